@@ -1,0 +1,110 @@
+"""Agents of the caller's tenant: the team list with presence, and admin management."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field, StringConstraints
+from sqlalchemy import select
+
+from server.api.deps import CurrentAdmin, CurrentAgent, RuntimeDep
+from server.auth import hash_password
+from server.errors import Forbidden, NotFound
+from server.store.models import Agent
+from server.tenants import agent_public, create_agent
+
+router = APIRouter(prefix="/api/v1/agents", tags=["agents"])
+
+Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+$", max_length=320)]
+Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")]
+
+
+class AgentCreate(BaseModel):
+    email: Email
+    name: str = Field(min_length=1, max_length=200)
+    password: str = Field(min_length=8, max_length=1024)
+    role: Literal["agent", "admin"] = "agent"
+    language: Language = "en"
+
+
+class AgentUpdate(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    password: str | None = Field(default=None, min_length=8, max_length=1024)
+    language: Language | None = None
+    role: Literal["agent", "admin"] | None = None
+    active: bool | None = None
+
+
+class PresenceUpdate(BaseModel):
+    status: Literal["online", "away", "offline"]
+
+
+@router.get("")
+async def list_agents(agent: CurrentAgent, runtime: RuntimeDep) -> dict[str, Any]:
+    connected = await runtime.presence.connected_agents(agent.tenant_id)
+    async with runtime.db.read() as session:
+        rows = await session.scalars(
+            select(Agent).where(Agent.tenant_id == agent.tenant_id).order_by(Agent.name)
+        )
+        return {"agents": [agent_public(row, row.id in connected) for row in rows]}
+
+
+@router.post("", status_code=201)
+async def add_agent(body: AgentCreate, admin: CurrentAdmin, runtime: RuntimeDep) -> dict[str, Any]:
+    created = await create_agent(
+        runtime.db, admin.tenant_id, body.email, body.name, body.password, body.role, body.language
+    )
+    return agent_public(created)
+
+
+@router.put("/me/presence")
+async def set_presence(
+    body: PresenceUpdate, agent: CurrentAgent, runtime: RuntimeDep
+) -> dict[str, Any]:
+    """Choose online, away or offline; `online` in the answer also needs a live connection."""
+    async with runtime.db.write() as session:
+        row = await session.get(Agent, agent.id)
+        if row is None or row.tenant_id != agent.tenant_id:
+            raise NotFound("no such agent", "agent_not_found")
+        row.status = body.status
+    connected = agent.id in await runtime.presence.connected_agents(agent.tenant_id)
+    view = agent_public(row, connected)
+    await runtime.notifier.publish_ephemeral(
+        agent.tenant_id,
+        None,
+        None,
+        {
+            "type": "presence",
+            "agent_id": row.id,
+            "name": row.name,
+            "status": row.status,
+            "connected": connected,
+            "online": view["online"],
+        },
+        to_visitor=False,
+    )
+    return view
+
+
+@router.patch("/{agent_id}")
+async def update_agent(
+    agent_id: str, body: AgentUpdate, agent: CurrentAgent, runtime: RuntimeDep
+) -> dict[str, Any]:
+    """Admins change anyone in their tenant; an agent may change their own name,
+    language and password."""
+    if agent_id != agent.id:
+        agent.require_admin()
+    if not agent.is_admin and (body.role is not None or body.active is not None):
+        raise Forbidden("only an admin changes roles or deactivates", "admin_required")
+    async with runtime.db.write() as session:
+        row = await session.get(Agent, agent_id)
+        if row is None or row.tenant_id != agent.tenant_id:
+            raise NotFound("no such agent", "agent_not_found")
+        for key in ("name", "language", "role", "active"):
+            value = getattr(body, key)
+            if value is not None:
+                setattr(row, key, value)
+        if body.password is not None:
+            row.password_hash = hash_password(body.password)
+    return agent_public(row)

@@ -1,0 +1,93 @@
+"""`create_app(settings)`: routes, error handlers and the lifespan that builds the node.
+
+Startup order: migrate the store (Alembic), open it, start the bus, seed the demo store
+if asked. Nothing happens at import time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from server import gateway, web
+from server.api import agents, auth, conversations, tenant, widget
+from server.auth import TokenSigner
+from server.bus.memory import MemoryBus, MemoryPresence
+from server.config import Settings, load_or_create_secret
+from server.errors import KefuError
+from server.runtime import Runtime
+from server.store import Database
+from server.store.migrate import upgrade
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.ensure_data_dir()
+        url = settings.resolved_database_url
+        await asyncio.to_thread(upgrade, url)
+        db = Database(url)
+        bus = MemoryBus()
+        await bus.start()
+        runtime = Runtime(
+            settings=settings,
+            db=db,
+            bus=bus,
+            presence=MemoryPresence(),
+            signer=TokenSigner(load_or_create_secret(settings)),
+        )
+        app.state.runtime = runtime
+        if settings.demo:
+            from server.demo import ensure_demo_store
+
+            app.state.demo = await ensure_demo_store(runtime)
+        try:
+            yield
+        finally:
+            await bus.close()
+            await db.dispose()
+
+    app = FastAPI(
+        title="Kefu",
+        version="0.1.0",
+        description="Real-time customer service for cross-border e-commerce. "
+        "The WebSocket protocol is described in docs/protocol.md.",
+        lifespan=lifespan,
+    )
+    app.state.demo = None
+
+    @app.exception_handler(KefuError)
+    async def kefu_error(_request: Request, exc: KefuError) -> JSONResponse:
+        body = {"error": {"code": exc.code, "message": exc.message, "retryable": exc.retryable}}
+        return JSONResponse(body, status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid"}
+        where = ".".join(str(part) for part in first.get("loc", ()))
+        message = f"{where}: {first.get('msg')}"
+        return JSONResponse(
+            {"error": {"code": "invalid_request", "message": message, "retryable": False}},
+            status_code=422,
+        )
+
+    @app.get("/healthz", tags=["operations"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    for router in (auth.router, widget.router, conversations.router, agents.router, tenant.router):
+        app.include_router(router)
+    app.include_router(gateway.router)
+    web.mount(app, Path(settings.web_dir) if settings.web_dir else web.DEFAULT_WEB_DIR)
+    return app

@@ -1,0 +1,48 @@
+"""The bus (a doorbell between nodes) and presence, behind small interfaces.
+
+Bus contract:
+- `publish(channel, message)` delivers `message` (a JSON-able dict) to every handler
+  subscribed to `channel` on every node, in publish order per publisher; it may be lost
+  (a node or Redis restart). Nothing relies on it for durability: clients resume from
+  the store by `seq`.
+- Handlers are plain callables run on the event loop; they must not block and must not
+  mutate the message.
+
+Presence contract: counts an agent's live connections per node; an agent is connected
+while any node holds one. Implementations: `memory` (one process) now; Redis (issue 6)
+adds expiry so a dead node's agents drop out on their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+Message = dict[str, Any]
+Handler = Callable[[Message], None]
+
+
+class Subscription(Protocol):
+    async def close(self) -> None: ...
+
+
+class Bus(Protocol):
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def publish(self, channel: str, message: Message) -> None: ...
+
+    async def subscribe(self, channel: str, handler: Handler) -> Subscription: ...
+
+
+class Presence(Protocol):
+    async def connected(self, tenant_id: str, agent_id: str) -> bool:
+        """Count one more connection; True if the agent was not connected before."""
+        ...
+
+    async def disconnected(self, tenant_id: str, agent_id: str) -> bool:
+        """Count one connection fewer; True if that was the agent's last."""
+        ...
+
+    async def connected_agents(self, tenant_id: str) -> set[str]: ...
