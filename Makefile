@@ -18,7 +18,6 @@ run: $(STAMP)
 	$(BIN)/kefu serve --demo
 
 test: $(STAMP)
-	$(BIN)/python -m tests.prepare
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 lint: $(STAMP)

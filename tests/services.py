@@ -1,0 +1,55 @@
+"""Real services for tests: a PostgreSQL database per run, and the skip-or-fail rule.
+
+Where a real service is missing on a developer's machine the test skips with the
+reason; under CI (`CI=true`) it fails instead, so CI can never pass by skipping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+
+import pytest
+
+PG_HOST = os.environ.get("KEFU_TEST_PG_HOST", "127.0.0.1")
+PG_PORT = int(os.environ.get("KEFU_TEST_PG_PORT", "5432"))
+PG_USER = os.environ.get("KEFU_TEST_PG_USER", "postgres")
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def missing(reason: str) -> None:
+    """Skip (developer machine) or fail (CI) because a real service is not there."""
+    if in_ci():
+        pytest.fail(f"required in CI: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+async def _admin(sql: str) -> None:
+    import asyncpg
+
+    connection = await asyncpg.connect(
+        host=PG_HOST, port=PG_PORT, user=PG_USER, database="postgres", timeout=5
+    )
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+def create_pg_database() -> str:
+    """A fresh database on the machine's PostgreSQL; returns its SQLAlchemy URL."""
+    name = "kefu_test_" + secrets.token_hex(6)
+    try:
+        asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        missing(f"PostgreSQL at {PG_HOST}:{PG_PORT} is not reachable ({exc!r})")
+    return f"postgresql+asyncpg://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
+
+
+def drop_pg_database(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
