@@ -42,6 +42,8 @@ from server.protocol import (
 )
 from server.runtime import Runtime
 from server.store.models import Agent, Conversation, Visitor, utcnow
+from server.tenants import agent_principal
+from server.visitors import visitor_principal
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -301,11 +303,11 @@ async def _authenticate(runtime: Runtime, hello: Hello) -> Principal:
             agent = await session.get(Agent, principal.id)
             if agent is None or not agent.active or agent.tenant_id != principal.tenant_id:
                 raise Unauthorized("this agent can no longer sign in", "invalid_token")
-            return Principal("agent", agent.id, agent.tenant_id, agent.role, agent.name)
+            return agent_principal(agent)
         visitor = await session.get(Visitor, principal.id)
         if visitor is None or visitor.tenant_id != principal.tenant_id:
             raise Unauthorized("unknown visitor", "invalid_token")
-        return Principal("visitor", visitor.id, visitor.tenant_id, "visitor", visitor.name or "")
+        return visitor_principal(visitor)
 
 
 async def _receive_text(websocket: WebSocket) -> str | None:
@@ -409,10 +411,17 @@ async def _receive_loop(session: Session) -> None:
                 raise ProtocolError("invalid_frame", "frames are JSON text, not binary")
             if len(raw) > limit or len(raw.encode()) > limit:
                 raise ProtocolError("frame_too_large", f"frames are limited to {limit} bytes")
-            if not session.rate.take():
-                raise ProtocolError("rate_limited", "too many frames; slow down")
-            frame = parse_client_frame(raw)
+            within_rate = session.rate.take()
+            try:
+                frame = parse_client_frame(raw)
+            except ProtocolError as exc:
+                if within_rate:
+                    raise
+                frame_id = exc.frame_id
+                raise _rate_limited(frame_id) from None
             frame_id = getattr(frame, "id", None)
+            if not within_rate:
+                raise _rate_limited(frame_id)
             await session.handle(frame)
         except ProtocolError as exc:
             session.outbox.send(
@@ -430,6 +439,10 @@ async def _receive_loop(session: Session) -> None:
             session.outbox.send(
                 error_frame("internal_error", "the server failed on this frame", frame_id)
             )
+
+
+def _rate_limited(frame_id: str | None) -> ProtocolError:
+    return ProtocolError("rate_limited", "too many frames; slow down and retry", frame_id)
 
 
 async def _close(websocket: WebSocket, code: int, reason: str) -> None:
