@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -19,6 +20,7 @@ from fastapi.responses import JSONResponse
 from server import gateway, web
 from server.api import agents, auth, conversations, tenant, widget
 from server.auth import TokenSigner
+from server.bus import Bus, Presence
 from server.bus.memory import MemoryBus, MemoryPresence
 from server.config import Settings, load_or_create_secret
 from server.errors import KefuError
@@ -27,6 +29,18 @@ from server.store import Database
 from server.store.migrate import upgrade
 
 log = logging.getLogger(__name__)
+
+
+def _bus_and_presence(
+    settings: Settings, on_reconnect: Callable[[], Coroutine[Any, Any, None]]
+) -> tuple[Bus, Presence]:
+    if settings.redis_url:
+        from server.bus.redis import RedisBus, RedisPresence
+
+        return RedisBus(settings.redis_url, on_reconnect=on_reconnect), RedisPresence(
+            settings.redis_url
+        )
+    return MemoryBus(), MemoryPresence()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -38,13 +52,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         url = settings.resolved_database_url
         await asyncio.to_thread(upgrade, url)
         db = Database(url)
-        bus = MemoryBus()
+        bus, presence = _bus_and_presence(settings, lambda: app.state.runtime.resync_all())
         await bus.start()
+        await presence.start()
         runtime = Runtime(
             settings=settings,
             db=db,
             bus=bus,
-            presence=MemoryPresence(),
+            presence=presence,
             signer=TokenSigner(load_or_create_secret(settings)),
         )
         app.state.runtime = runtime
@@ -55,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await presence.close()
             await bus.close()
             await db.dispose()
 
@@ -84,7 +100,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:
+        """The process is alive."""
         return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"])
+    async def readyz(request: Request) -> JSONResponse:
+        """The store and the bus are reachable; 503 with what is not."""
+        runtime: Runtime = request.app.state.runtime
+        checks: dict[str, str] = {}
+        for name, probe in (("store", runtime.db.ping), ("bus", runtime.bus.ping)):
+            try:
+                await asyncio.wait_for(probe(), 3)
+                checks[name] = "ok"
+            except Exception as exc:
+                checks[name] = f"unreachable: {type(exc).__name__}"
+        ready = all(value == "ok" for value in checks.values())
+        return JSONResponse({"ready": ready, **checks}, status_code=200 if ready else 503)
 
     for router in (auth.router, widget.router, conversations.router, agents.router, tenant.router):
         app.include_router(router)

@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     """Folder for the SQLite file, the generated secret and demo.json."""
     database_url: str | None = None
     """SQLAlchemy URL; default `sqlite+aiosqlite:///<data_dir>/kefu.db`."""
+    redis_url: str | None = None
+    """Redis for the bus and presence across nodes; default: in-process (one node)."""
     secret: str | None = None
     """Signing secret for tokens; default: generated into `<data_dir>/secret.key`."""
     host: str = "127.0.0.1"

@@ -101,6 +101,11 @@ class Session:
     def deliver(self, envelope: dict[str, Any]) -> None:
         self.outbox.deliver(envelope)
 
+    def resync(self) -> None:
+        """Catch up every conversation this client holds (the bus may have lost some)."""
+        for conversation_id in list(self.outbox.delivered):
+            self.outbox.catch_up(conversation_id)
+
     def _is_own_ephemeral(self, frame: dict[str, Any]) -> bool:
         if frame.get("type") != "typing":
             return False

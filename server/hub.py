@@ -15,6 +15,10 @@ from server.bus import Bus, Message, Subscription
 class Listener(Protocol):
     def deliver(self, envelope: Message) -> None: ...
 
+    def resync(self) -> None:
+        """Catch up from the store after the bus may have lost messages."""
+        ...
+
 
 class Hub:
     def __init__(self, bus: Bus) -> None:
@@ -46,6 +50,11 @@ class Hub:
     def _fan_out(self, channel: str, message: Message) -> None:
         for listener in list(self._members.get(channel, ())):
             listener.deliver(message)
+
+    def resync_all(self) -> None:
+        """After a bus outage: every local listener catches up from the store."""
+        for listener in {m for members in self._members.values() for m in members}:
+            listener.resync()
 
     @property
     def listener_count(self) -> int:

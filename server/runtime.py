@@ -25,3 +25,6 @@ class Runtime:
     def __post_init__(self) -> None:
         self.hub = Hub(self.bus)
         self.notifier = Notifier(self.bus)
+
+    async def resync_all(self) -> None:
+        self.hub.resync_all()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -9,9 +10,10 @@ import httpx
 import pytest
 
 from tests.harness import RunningServer, TenantFixture, make_settings, new_tenant
-from tests.services import create_pg_database, drop_pg_database
+from tests.services import REDIS_URL, create_pg_database, drop_pg_database, require_redis
 
-BACKENDS = ["sqlite", "postgres"]
+# The embedded default, PostgreSQL, and PostgreSQL with the Redis bus (as when scaled out).
+BACKENDS = ["sqlite", "postgres", "postgres-redis"]
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -20,8 +22,12 @@ def server(
 ) -> Iterator[RunningServer]:
     backend = request.param
     data_dir: Path = tmp_path_factory.mktemp(f"kefu-{backend}")
-    url = create_pg_database() if backend == "postgres" else None
-    running = RunningServer(make_settings(data_dir, url)).start()
+    redis_url = None
+    if backend.endswith("redis"):
+        asyncio.run(require_redis())
+        redis_url = REDIS_URL
+    url = create_pg_database() if backend.startswith("postgres") else None
+    running = RunningServer(make_settings(data_dir, url, redis_url=redis_url)).start()
     try:
         yield running
     finally:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import subprocess
 
 import pytest
 
@@ -53,3 +54,70 @@ def create_pg_database() -> str:
 def drop_pg_database(url: str) -> None:
     name = url.rsplit("/", 1)[1]
     asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+REDIS_URL = os.environ.get("KEFU_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+async def require_redis(url: str = REDIS_URL) -> None:
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(url, socket_timeout=3)
+    try:
+        await client.ping()
+    except Exception as exc:
+        missing(f"Redis at {url} is not reachable ({exc!r})")
+    finally:
+        await client.aclose()
+
+
+class OwnRedis:
+    """A redis-server this test starts on a free port, to stop and start at will."""
+
+    def __init__(self) -> None:
+        import shutil
+        import socket
+
+        self.binary = shutil.which("redis-server")
+        if self.binary is None:
+            missing("redis-server is not installed")
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        assert self.binary is not None
+        self.process = subprocess.Popen(
+            [
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        import socket
+        import time
+
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+            self.process = None

@@ -36,6 +36,9 @@ class MemoryBus:
     async def close(self) -> None:
         self._handlers.clear()
 
+    async def ping(self) -> None:
+        return None
+
     async def publish(self, channel: str, message: Message) -> None:
         for handler in list(self._handlers.get(channel, ())):
             try:
@@ -53,6 +56,12 @@ class MemoryPresence:
 
     def __init__(self) -> None:
         self._counts: dict[str, dict[str, int]] = defaultdict(dict)
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        self._counts.clear()
 
     async def connected(self, tenant_id: str, agent_id: str) -> bool:
         counts = self._counts[tenant_id]

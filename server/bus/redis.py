@@ -1,0 +1,256 @@
+"""Redis bus and presence: the same contracts as `memory`, shared by every node.
+
+Bus: Redis pub/sub, one subscriber connection per node. A single reader task owns that
+connection: it reads messages and also carries out (un)subscribe requests between
+reads, so the connection is never used by two tasks at once. When Redis goes away the
+reader reconnects with backoff, subscribes again to every channel that has handlers,
+and then calls `on_reconnect` so the node can catch its clients up from the store
+(whatever was published meanwhile is lost: the bus is only a doorbell). A publish that
+fails is logged and dropped for the same reason; it never fails a send that committed.
+
+Presence: one sorted set per tenant, members `<agent id>|<node id>` scored by expiry
+time. Each node refreshes its members every `heartbeat` seconds, so the agents of a node
+that dies drop out on their own after `ttl` seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable, Coroutine
+from typing import Any, cast
+
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from server.bus import Handler, Message
+
+log = logging.getLogger(__name__)
+_LOST = (RedisConnectionError, RedisTimeoutError, OSError)
+
+
+class _RedisSubscription:
+    def __init__(self, bus: RedisBus, channel: str, handler: Handler) -> None:
+        self._bus = bus
+        self._channel = channel
+        self._handler = handler
+
+    async def close(self) -> None:
+        await self._bus._remove(self._channel, self._handler)
+
+
+class RedisBus:
+    def __init__(
+        self,
+        url: str,
+        on_reconnect: Callable[[], Coroutine[Any, Any, None]] | None = None,
+        poll_seconds: float = 0.05,
+        max_backoff_seconds: float = 2.0,
+    ) -> None:
+        self.url = url
+        self.on_reconnect = on_reconnect
+        self._poll = poll_seconds
+        self._max_backoff = max_backoff_seconds
+        self._redis: Redis | None = None
+        self._handlers: dict[str, set[Handler]] = {}
+        self._requests: asyncio.Queue[tuple[str, str, asyncio.Future[None]]] = asyncio.Queue()
+        self._reader: asyncio.Task[None] | None = None
+        self.connected = asyncio.Event()
+        self.reconnects = 0
+        self._background: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        self._redis = Redis.from_url(self.url, decode_responses=True, socket_timeout=5)
+        self._reader = asyncio.create_task(self._read_forever(), name="redis-bus-reader")
+        await asyncio.wait_for(self.connected.wait(), 10)
+
+    async def close(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+        if self._redis is not None:
+            await self._redis.aclose()
+
+    async def ping(self) -> None:
+        assert self._redis is not None
+        await self._redis.ping()
+
+    async def publish(self, channel: str, message: Message) -> None:
+        assert self._redis is not None
+        try:
+            await self._redis.publish(channel, json.dumps(message, separators=(",", ":")))
+        except (RedisError, OSError) as exc:
+            log.warning("bus publish on %s lost: %r", channel, exc)
+
+    async def subscribe(self, channel: str, handler: Handler) -> _RedisSubscription:
+        handlers = self._handlers.setdefault(channel, set())
+        first = not handlers
+        handlers.add(handler)
+        if first:
+            await self._request("subscribe", channel)
+        return _RedisSubscription(self, channel, handler)
+
+    async def _remove(self, channel: str, handler: Handler) -> None:
+        handlers = self._handlers.get(channel)
+        if handlers is None:
+            return
+        handlers.discard(handler)
+        if not handlers:
+            del self._handlers[channel]
+            await self._request("unsubscribe", channel)
+
+    async def _request(self, action: str, channel: str) -> None:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        await self._requests.put((action, channel, done))
+        # While Redis is down the request waits; the reader applies the full channel set
+        # on reconnect anyway, so the caller need not wait for the outage to end.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(done), 5)
+
+    def _dispatch(self, channel: str, data: str) -> None:
+        try:
+            message = json.loads(data)
+        except ValueError:
+            log.warning("bus: ignoring a non-JSON message on %s", channel)
+            return
+        for handler in list(self._handlers.get(channel, ())):
+            try:
+                handler(message)
+            except Exception:
+                log.exception("bus handler failed on %s", channel)
+
+    async def _read_forever(self) -> None:
+        assert self._redis is not None
+        backoff = 0.05
+        first = True
+        while True:
+            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.ping()  # forces the connection, so failures surface here
+                if self._handlers:
+                    await pubsub.subscribe(*self._handlers)
+                self.connected.set()
+                backoff = 0.05
+                if not first:
+                    self.reconnects += 1
+                    log.info("bus reconnected to Redis (%d)", self.reconnects)
+                    if self.on_reconnect is not None:
+                        task = asyncio.create_task(self.on_reconnect())
+                        self._background.add(task)
+                        task.add_done_callback(self._background.discard)
+                first = False
+                await self._pump(pubsub)
+            except asyncio.CancelledError:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+                raise
+            except _LOST as exc:
+                self.connected.clear()
+                log.warning("bus lost Redis (%r); reconnecting in %.2fs", exc, backoff)
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, self._max_backoff)
+
+    async def _pump(self, pubsub: Any) -> None:
+        while True:
+            while not self._requests.empty():
+                action, channel, done = self._requests.get_nowait()
+                try:
+                    if action == "subscribe" and channel in self._handlers:
+                        await pubsub.subscribe(channel)
+                    elif action == "unsubscribe" and channel not in self._handlers:
+                        await pubsub.unsubscribe(channel)
+                finally:
+                    if not done.done():
+                        done.set_result(None)
+            if not pubsub.subscribed:
+                await asyncio.sleep(self._poll)
+                continue
+            message = await pubsub.get_message(timeout=self._poll)
+            if message is not None and message.get("type") == "message":
+                self._dispatch(message["channel"], message["data"])
+
+
+class RedisPresence:
+    """Agent connections across nodes, with expiry for nodes that die."""
+
+    def __init__(
+        self, url: str, node_id: str | None = None, ttl: float = 30.0, heartbeat: float = 10.0
+    ) -> None:
+        self.url = url
+        self.node_id = node_id or uuid.uuid4().hex[:12]
+        self.ttl = ttl
+        self.heartbeat = heartbeat
+        self._redis: Redis | None = None
+        self._local: dict[tuple[str, str], int] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._redis = Redis.from_url(self.url, decode_responses=True, socket_timeout=5)
+        self._task = asyncio.create_task(self._refresh_forever(), name="redis-presence")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._redis is not None:
+            with contextlib.suppress(RedisError, OSError):
+                for tenant_id, agent_id in list(self._local):
+                    await self._redis.zrem(_key(tenant_id), self._member(agent_id))
+            await self._redis.aclose()
+
+    def _member(self, agent_id: str) -> str:
+        return f"{agent_id}|{self.node_id}"
+
+    async def _live_members(self, tenant_id: str) -> list[str]:
+        assert self._redis is not None
+        now = time.time()
+        key = _key(tenant_id)
+        await self._redis.zremrangebyscore(key, "-inf", now)
+        return cast(list[str], await self._redis.zrangebyscore(key, now, "+inf"))
+
+    async def connected(self, tenant_id: str, agent_id: str) -> bool:
+        assert self._redis is not None
+        count = self._local.get((tenant_id, agent_id), 0)
+        self._local[(tenant_id, agent_id)] = count + 1
+        was_anywhere = any(m.split("|")[0] == agent_id for m in await self._live_members(tenant_id))
+        await self._redis.zadd(_key(tenant_id), {self._member(agent_id): time.time() + self.ttl})
+        return not was_anywhere
+
+    async def disconnected(self, tenant_id: str, agent_id: str) -> bool:
+        assert self._redis is not None
+        left = self._local.get((tenant_id, agent_id), 0) - 1
+        if left > 0:
+            self._local[(tenant_id, agent_id)] = left
+            return False
+        self._local.pop((tenant_id, agent_id), None)
+        await self._redis.zrem(_key(tenant_id), self._member(agent_id))
+        others = [m for m in await self._live_members(tenant_id) if m.split("|")[0] == agent_id]
+        return not others
+
+    async def connected_agents(self, tenant_id: str) -> set[str]:
+        return {m.split("|")[0] for m in await self._live_members(tenant_id)}
+
+    async def _refresh_forever(self) -> None:
+        assert self._redis is not None
+        while True:
+            await asyncio.sleep(self.heartbeat)
+            expiry = time.time() + self.ttl
+            try:
+                for tenant_id, agent_id in list(self._local):
+                    await self._redis.zadd(_key(tenant_id), {self._member(agent_id): expiry})
+            except (RedisError, OSError) as exc:
+                log.warning("presence heartbeat failed: %r", exc)
+
+
+def _key(tenant_id: str) -> str:
+    return f"kefu:presence:{tenant_id}"
