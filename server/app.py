@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,7 +16,8 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from server import gateway, web
 from server.api import agents, auth, conversations, tenant, widget
@@ -24,6 +26,7 @@ from server.bus import Bus, Presence
 from server.bus.memory import MemoryBus, MemoryPresence
 from server.config import Settings, load_or_create_secret
 from server.errors import KefuError
+from server.logs import request_id
 from server.runtime import Runtime
 from server.store import Database
 from server.store.migrate import upgrade
@@ -97,6 +100,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             {"error": {"code": "invalid_request", "message": message, "retryable": False}},
             status_code=422,
         )
+
+    @app.middleware("http")
+    async def tag_request(request: Request, call_next: Any) -> Any:
+        incoming = request.headers.get("x-request-id", "")
+        rid = incoming if 0 < len(incoming) <= 64 else uuid.uuid4().hex[:16]
+        request_id.set(rid)
+        response = await call_next(request)
+        response.headers["X-Request-ID"] = rid
+        return response
+
+    @app.get("/metrics", tags=["operations"], include_in_schema=False)
+    async def metrics(request: Request) -> Response:
+        runtime: Runtime = request.app.state.runtime
+        return Response(runtime.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:

@@ -24,6 +24,7 @@ from typing import Any
 from server.bus import Message
 from server.chat import events_after
 from server.events import event_to_frame
+from server.metrics import Metrics
 from server.store import Database
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,9 @@ class Outbox:
         page_size: int,
         on_overflow: Callable[[], None],
         skip: Callable[[dict[str, Any]], bool] = lambda frame: False,
+        metrics: Metrics | None = None,
     ) -> None:
+        self._metrics = metrics
         self._send_text = send_text
         self._db = db
         self._queue: asyncio.Queue[object] = asyncio.Queue(maxsize=max_queue)
@@ -153,6 +156,8 @@ class Outbox:
             events = await events_after(
                 self._db, conversation_id, after_seq, self._page_size, until_seq
             )
+            if self._metrics is not None and events:
+                self._metrics.replayed.inc(len(events))
             for event in events:
                 await self._write(event_to_frame(event))
                 after_seq = event.seq
@@ -161,4 +166,8 @@ class Outbox:
                 return
 
     async def _write(self, frame: dict[str, Any]) -> None:
+        if self._metrics is not None:
+            self._metrics.frames_out.inc()
+            if frame.get("type") == "error":
+                self._metrics.errors.labels(frame.get("code", "")).inc()
         await self._send_text(json.dumps(frame, ensure_ascii=False, separators=(",", ":")))

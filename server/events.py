@@ -13,6 +13,7 @@ are never stored or replayed.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from server.bus import Bus, Message
@@ -99,7 +100,12 @@ class Notifier:
         seq: int | None,
         frame: dict[str, Any],
     ) -> None:
-        envelope: Message = {"conversation_id": conversation_id, "seq": seq, "frame": frame}
+        envelope: Message = {
+            "conversation_id": conversation_id,
+            "seq": seq,
+            "frame": frame,
+            "ts": time.time(),
+        }
         await self.bus.publish(staff_channel(tenant_id), envelope)
         if visitor_id is not None:
             await self.bus.publish(visitor_channel(visitor_id), envelope)

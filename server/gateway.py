@@ -26,6 +26,7 @@ from server.connection import Outbox
 from server.conversations import mark_read
 from server.errors import KefuError, Unauthorized
 from server.events import staff_channel, visitor_channel
+from server.logs import connection_id
 from server.protocol import (
     PROTOCOL_VERSION,
     CloseCode,
@@ -86,6 +87,7 @@ class Session:
             page_size=self.settings.replay_page_size,
             on_overflow=self._overflowed,
             skip=self._is_own_ephemeral,
+            metrics=runtime.metrics,
         )
         self.rate = TokenBucket(self.settings.rate_per_second, self.settings.rate_burst)
         self.visible: set[str] = set()
@@ -113,6 +115,7 @@ class Session:
         return author.get("id") == self.principal.id
 
     def _overflowed(self) -> None:
+        self.runtime.metrics.slow_consumers.inc()
         log.warning("connection %s too slow to read; closing with 4008", self.id)
         self.close_soon(CloseCode.SLOW_CONSUMER)
 
@@ -224,6 +227,7 @@ class Session:
         )
         message = posted.message
         self.visible.add(frame.conversation_id)
+        self.runtime.metrics.acks.labels(str(posted.duplicate).lower()).inc()
         self.outbox.send(
             {
                 "type": "message.ack",
@@ -348,7 +352,14 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         await _close(websocket, CloseCode.UNAUTHORIZED, exc.code)
         return
 
-    await _serve(Session(runtime, websocket, principal), hello)
+    session = Session(runtime, websocket, principal)
+    connection_id.set(session.id)
+    gauge = runtime.metrics.connections.labels(principal.kind)
+    gauge.inc()
+    try:
+        await _serve(session, hello)
+    finally:
+        gauge.dec()
 
 
 async def _serve(session: Session, hello: Hello) -> None:
@@ -425,6 +436,7 @@ async def _receive_loop(session: Session) -> None:
                 frame_id = exc.frame_id
                 raise _rate_limited(frame_id) from None
             frame_id = getattr(frame, "id", None)
+            session.runtime.metrics.frames_in.labels(frame.type).inc()  # type: ignore[attr-defined]
             if not within_rate:
                 raise _rate_limited(frame_id)
             await session.handle(frame)

@@ -7,9 +7,11 @@ bus message to those connections without awaiting (a slow socket never slows the
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Protocol
 
 from server.bus import Bus, Message, Subscription
+from server.metrics import Metrics
 
 
 class Listener(Protocol):
@@ -21,8 +23,9 @@ class Listener(Protocol):
 
 
 class Hub:
-    def __init__(self, bus: Bus) -> None:
+    def __init__(self, bus: Bus, metrics: Metrics | None = None) -> None:
         self._bus = bus
+        self._metrics = metrics
         self._members: dict[str, set[Listener]] = {}
         self._subscriptions: dict[str, Subscription] = {}
         self._lock = asyncio.Lock()
@@ -48,6 +51,9 @@ class Hub:
                 await self._subscriptions.pop(channel).close()
 
     def _fan_out(self, channel: str, message: Message) -> None:
+        published_at = message.get("ts")
+        if self._metrics is not None and isinstance(published_at, float):
+            self._metrics.bus_lag.observe(max(0.0, time.time() - published_at))
         for listener in list(self._members.get(channel, ())):
             listener.deliver(message)
 

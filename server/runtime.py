@@ -9,6 +9,7 @@ from server.bus import Bus, Presence
 from server.config import Settings
 from server.events import Notifier
 from server.hub import Hub
+from server.metrics import Metrics
 from server.store import Database
 
 
@@ -19,11 +20,12 @@ class Runtime:
     bus: Bus
     presence: Presence
     signer: TokenSigner
+    metrics: Metrics = field(default_factory=Metrics)
     hub: Hub = field(init=False)
     notifier: Notifier = field(init=False)
 
     def __post_init__(self) -> None:
-        self.hub = Hub(self.bus)
+        self.hub = Hub(self.bus, self.metrics)
         self.notifier = Notifier(self.bus)
 
     async def resync_all(self) -> None:
