@@ -88,6 +88,14 @@ class Agent(Base):
     status: Mapped[str] = mapped_column(String(16), default="online")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Scheduling (server/scheduling): languages served, markets served, capacity, and the
+    # weekly schedule in the agent's time zone. No schedule means on shift whenever online.
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    languages: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    markets: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    max_chats: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
+    schedule: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    idle_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class Visitor(Base):
@@ -100,7 +108,21 @@ class Visitor(Base):
     name: Mapped[str | None] = mapped_column(String(200), nullable=True)
     email: Mapped[str | None] = mapped_column(String(320), nullable=True)
     language: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    timezone: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    market: Mapped[str | None] = mapped_column(String(8), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Market(Base):
+    """A storefront market (country): its zone, languages, weekend, hours, reply target."""
+
+    __tablename__ = "markets"
+    __table_args__ = (UniqueConstraint("tenant_id", "code"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(8))
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
 class Conversation(Base):
@@ -120,6 +142,13 @@ class Conversation(Base):
     last_message_preview: Mapped[str | None] = mapped_column(String(200), nullable=True)
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Routing: the market and language it was routed by, when it joined the queue (None:
+    # not queued), when it was last assigned, and since when the shopper awaits a reply.
+    market: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    language: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
+    assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    awaiting_reply_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class Event(Base):
