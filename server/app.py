@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             signer=TokenSigner(load_or_create_secret(settings)),
         )
         app.state.runtime = runtime
+        runtime.hooks.start_background()
         if settings.demo:
             from server.demo import ensure_demo_store
 
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await runtime.hooks.stop()
             await presence.close()
             await bus.close()
             await db.dispose()

@@ -141,7 +141,7 @@ class Session:
     async def start(self, hello: Hello) -> None:
         resume = dict(list(hello.resume.items())[: self.settings.max_resume_conversations])
         summaries = await self._own_conversations()
-        self.outbox.send(self._welcome(summaries))
+        self.outbox.send(await self.welcome_frame(summaries))
         accepted = []
         for conversation_id, last_seq in resume.items():
             try:
@@ -202,8 +202,17 @@ class Session:
             "ice_servers": [],
         }
 
+    async def welcome_frame(self, conversations: list[dict[str, Any]]) -> dict[str, Any]:
+        frame = self._welcome(conversations)
+        for extra in self.runtime.hooks.welcome_extras:
+            frame.update(await extra(self))
+        return frame
+
     async def handle(self, frame: Any) -> None:
-        if isinstance(frame, MessageSend):
+        extra = self.runtime.hooks.frame_handlers.get(getattr(frame, "type", ""))
+        if extra is not None:
+            await extra(self, frame)
+        elif isinstance(frame, MessageSend):
             await self.on_message_send(frame)
         elif isinstance(frame, Ping):
             self.outbox.send({"type": "pong", "id": frame.id, "server_time": iso(utcnow())})
@@ -244,6 +253,10 @@ class Session:
         await self.runtime.notifier.publish_events(
             self.principal.tenant_id, posted.conversation.visitor_id, events
         )
+        if not posted.duplicate:
+            hooks = self.runtime.hooks
+            for listener in hooks.after_post:
+                hooks.spawn(listener(self.runtime, self.principal, posted), "after_post")
 
     async def on_typing(self, frame: Typing) -> None:
         now = time.monotonic()
@@ -374,6 +387,9 @@ async def _serve(session: Session, hello: Hello) -> None:
     watcher = asyncio.create_task(session.done.wait())
     if principal.is_staff and await runtime.presence.connected(principal.tenant_id, principal.id):
         await _publish_presence(session, online=True)
+        _presence_hooks(runtime, principal, online=True)
+    for opened in runtime.hooks.on_session_open:
+        await opened(session)
     try:
         await asyncio.wait({writer, reader, watcher}, return_when=asyncio.FIRST_COMPLETED)
     finally:
@@ -388,8 +404,18 @@ async def _serve(session: Session, hello: Hello) -> None:
             principal.tenant_id, principal.id
         ):
             await _publish_presence(session, online=False)
+            _presence_hooks(runtime, principal, online=False)
+        for closed in runtime.hooks.on_session_close:
+            await closed(session)
         if session.closing is not None:
             await _close(session.websocket, session.closing, "slow_consumer")
+
+
+def _presence_hooks(runtime: Runtime, principal: Principal, online: bool) -> None:
+    for listener in runtime.hooks.on_presence:
+        runtime.hooks.spawn(
+            listener(runtime, principal.tenant_id, principal.id, online), "on_presence"
+        )
 
 
 async def _publish_presence(session: Session, online: bool) -> None:
@@ -429,7 +455,7 @@ async def _receive_loop(session: Session) -> None:
                 raise ProtocolError("frame_too_large", f"frames are limited to {limit} bytes")
             within_rate = session.rate.take()
             try:
-                frame = parse_client_frame(raw)
+                frame = parse_client_frame(raw, session.runtime.hooks.client_frames)
             except ProtocolError as exc:
                 if within_rate:
                     raise

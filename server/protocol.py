@@ -91,8 +91,13 @@ CLIENT_FRAMES: dict[str, type[_Frame]] = {
 }
 
 
-def parse_client_frame(raw: str | bytes) -> _Frame:
-    """Validate one client frame; raise ProtocolError(invalid_json|invalid_frame|unknown_type)."""
+def parse_client_frame(
+    raw: str | bytes, extra_frames: dict[str, type[BaseModel]] | None = None
+) -> BaseModel:
+    """Validate one client frame; raise ProtocolError(invalid_json|invalid_frame|unknown_type).
+
+    `extra_frames` are the frame types features registered (`hooks.Hooks.add_frame`).
+    """
     try:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -103,7 +108,9 @@ def parse_client_frame(raw: str | bytes) -> _Frame:
     frame_type = data.get("type")
     if not isinstance(frame_type, str):
         raise ProtocolError("invalid_frame", "a frame needs a string 'type'", frame_id)
-    model = CLIENT_FRAMES.get(frame_type)
+    model: type[BaseModel] | None = CLIENT_FRAMES.get(frame_type)
+    if model is None and extra_frames:
+        model = extra_frames.get(frame_type)
     if model is None:
         raise ProtocolError("unknown_type", f"unknown frame type {frame_type[:40]!r}", frame_id)
     try:

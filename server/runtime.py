@@ -8,6 +8,7 @@ from server.auth import TokenSigner
 from server.bus import Bus, Presence
 from server.config import Settings
 from server.events import Notifier
+from server.hooks import Hooks
 from server.hub import Hub
 from server.metrics import Metrics
 from server.store import Database
@@ -21,6 +22,7 @@ class Runtime:
     presence: Presence
     signer: TokenSigner
     metrics: Metrics = field(default_factory=Metrics)
+    hooks: Hooks = field(default_factory=Hooks)
     hub: Hub = field(init=False)
     notifier: Notifier = field(init=False)
 
