@@ -135,6 +135,9 @@ async def _change(
         runtime.db, agent, conversation_id, change, agent_id, note
     )
     await runtime.notifier.publish_events(agent.tenant_id, conversation.visitor_id, events)
+    if events:
+        for listener in runtime.hooks.after_change:
+            runtime.hooks.spawn(listener(runtime, agent, conversation, events), "after_change")
     return await conversation_summary(runtime.db, agent, conversation_id)
 
 
