@@ -378,11 +378,13 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
 async def _serve(session: Session, hello: Hello) -> None:
     runtime = session.runtime
     principal = session.principal
-    writer = asyncio.create_task(session.outbox.run())
     try:
         await session.start(hello)
     except KefuError as exc:
         session.outbox.send(error_frame(exc.code, exc.message, retryable=exc.retryable))
+    # The writer starts only now: `welcome` waits in the queue until the connection has
+    # joined the bus, so a client that acts on `welcome` cannot miss a live event.
+    writer = asyncio.create_task(session.outbox.run())
     reader = asyncio.create_task(_receive_loop(session))
     watcher = asyncio.create_task(session.done.wait())
     if principal.is_staff and await runtime.presence.connected(principal.tenant_id, principal.id):

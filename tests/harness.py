@@ -85,6 +85,9 @@ class RunningServer:
 
 
 def make_settings(data_dir: Path, database_url: str | None, **overrides: Any) -> Settings:
+    """Test settings. Translation is off unless asked for: its events take seqs, and most
+    suites count seqs exactly; tests/server/test_translation_chat.py turns it on."""
+    overrides.setdefault("translation_enabled", False)
     return Settings(
         data_dir=data_dir,
         database_url=database_url,
@@ -236,6 +239,22 @@ class WsClient:
                 frame.get(k) == v for k, v in fields.items()
             ):
                 return frame
+
+    async def seen(
+        self, frame_type: str, timeout: float = TIMEOUT, **fields: Any
+    ) -> dict[str, Any]:
+        """A frame of this type (and fields) received at any time, waiting for it if needed."""
+
+        def match(frame: dict[str, Any]) -> bool:
+            return frame.get("type") == frame_type and all(
+                frame.get(k) == v for k, v in fields.items()
+            )
+
+        for frame in self.frames:
+            if match(frame):
+                return frame
+        self._cursor = len(self.frames)
+        return await self.expect(frame_type, timeout, **fields)
 
     async def quiet(self, seconds: float = 0.3) -> list[dict[str, Any]]:
         """Frames that arrive within `seconds` (to show that nothing more comes)."""

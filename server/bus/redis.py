@@ -64,6 +64,7 @@ class RedisBus:
         self.connected = asyncio.Event()
         self.reconnects = 0
         self._background: set[asyncio.Task[None]] = set()
+        self._confirmations: dict[str, list[asyncio.Future[None]]] = {}
 
     async def start(self) -> None:
         self._redis = Redis.from_url(self.url, decode_responses=True, socket_timeout=5)
@@ -131,7 +132,7 @@ class RedisBus:
         backoff = 0.05
         first = True
         while True:
-            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            pubsub = self._redis.pubsub()
             try:
                 await pubsub.ping()  # forces the connection, so failures surface here
                 if self._handlers:
@@ -163,20 +164,27 @@ class RedisBus:
         while True:
             while not self._requests.empty():
                 action, channel, done = self._requests.get_nowait()
-                try:
-                    if action == "subscribe" and channel in self._handlers:
-                        await pubsub.subscribe(channel)
-                    elif action == "unsubscribe" and channel not in self._handlers:
-                        await pubsub.unsubscribe(channel)
-                finally:
-                    if not done.done():
-                        done.set_result(None)
+                if action == "subscribe" and channel in self._handlers:
+                    # Done when Redis confirms: only then are publishes to it received.
+                    self._confirmations.setdefault(channel, []).append(done)
+                    await pubsub.subscribe(channel)
+                    continue
+                if action == "unsubscribe" and channel not in self._handlers:
+                    await pubsub.unsubscribe(channel)
+                if not done.done():
+                    done.set_result(None)
             if not pubsub.subscribed:
                 await asyncio.sleep(self._poll)
                 continue
             message = await pubsub.get_message(timeout=self._poll)
-            if message is not None and message.get("type") == "message":
+            if message is None:
+                continue
+            if message.get("type") == "message":
                 self._dispatch(message["channel"], message["data"])
+            elif message.get("type") == "subscribe":
+                for waiter in self._confirmations.pop(message["channel"], []):
+                    if not waiter.done():
+                        waiter.set_result(None)
 
 
 class RedisPresence:
