@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from server import gateway, web
-from server.api import agents, auth, conversations, tenant, widget
+from server.api import agents, auth, conversations, tenant, translation, widget
 from server.auth import TokenSigner
 from server.bus import Bus, Presence
 from server.bus.memory import MemoryBus, MemoryPresence
@@ -66,6 +66,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             signer=TokenSigner(load_or_create_secret(settings)),
         )
         app.state.runtime = runtime
+        if settings.translation_enabled:
+            from server.translating import install as install_translation
+
+            app.state.translator = install_translation(runtime)
         runtime.hooks.start_background()
         if settings.demo:
             from server.demo import ensure_demo_store
@@ -75,6 +79,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await runtime.hooks.stop()
+            if app.state.translator is not None:
+                await app.state.translator.service.aclose()
             await presence.close()
             await bus.close()
             await db.dispose()
@@ -87,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.demo = None
+    app.state.translator = None
 
     @app.exception_handler(KefuError)
     async def kefu_error(_request: Request, exc: KefuError) -> JSONResponse:
@@ -136,7 +143,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ready = all(value == "ok" for value in checks.values())
         return JSONResponse({"ready": ready, **checks}, status_code=200 if ready else 503)
 
-    for router in (auth.router, widget.router, conversations.router, agents.router, tenant.router):
+    for router in (
+        auth.router,
+        widget.router,
+        conversations.router,
+        agents.router,
+        tenant.router,
+        translation.router,
+    ):
         app.include_router(router)
     app.include_router(gateway.router)
     web.mount(app, Path(settings.web_dir) if settings.web_dir else web.DEFAULT_WEB_DIR)

@@ -62,6 +62,20 @@ class Settings(BaseSettings):
     typing_min_interval_seconds: float = Field(default=1.0)
     """Typing frames closer together than this per conversation are dropped silently."""
 
+    translation_enabled: bool = True
+    """Translate every message into each reader's language (issue 3)."""
+    translation_models_dir: Path | None = None
+    """Installed argos packages; default `<data_dir>/translation-models`."""
+    translation_inter_threads: int = 2
+    """Batches translated at once (CTranslate2 inter_threads); about one per core."""
+    translation_intra_threads: int = 1
+    """Threads per batch (CTranslate2 intra_threads)."""
+    translation_beam_size: int = 4
+    translation_max_wait_ms: float = 5.0
+    """How long a message waits for others of its language pair to share a batch."""
+    translation_max_pending: int = 1024
+    """Messages waiting for translation; past it a message is delivered untranslated."""
+
     @field_validator("secret")
     @classmethod
     def _secret_is_strong(cls, value: str | None) -> str | None:
@@ -74,6 +88,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'kefu.db').resolve()}"
+
+    @property
+    def resolved_translation_models_dir(self) -> Path:
+        return self.translation_models_dir or (self.data_dir / "translation-models")
 
     def ensure_data_dir(self) -> Path:
         self.data_dir.mkdir(parents=True, exist_ok=True)
