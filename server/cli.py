@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import json
 import secrets
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from server.config import Settings
@@ -32,10 +33,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     app = create_app(settings)
+    # The app has a lifespan, so `on_event("startup")` hooks would never run: wrap the
+    # lifespan instead, and announce once the store is migrated and the demo is seeded.
+    inner = app.router.lifespan_context
 
-    @app.on_event("startup")
-    async def announce() -> None:
-        _announce(settings, app.state.demo)
+    @contextlib.asynccontextmanager
+    async def announcing(app_: Any) -> AsyncIterator[Any]:
+        async with inner(app_) as state:
+            _announce(settings, app.state.demo)
+            yield state
+
+    app.router.lifespan_context = announcing
 
     uvicorn.run(
         app,

@@ -7,7 +7,7 @@ move forward; unread = messages from the other side after the reader's cursor.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from sqlalchemy import and_, func, select
@@ -131,6 +131,8 @@ async def inbox(
     elif assignee:
         query = query.where(Conversation.assignee_id == assignee)
     if before is not None:
+        if before.tzinfo is None:  # a cursor without a zone is UTC, like every time we send
+            before = before.replace(tzinfo=UTC)
         query = query.where(Conversation.last_activity_at < before)
     query = query.order_by(Conversation.last_activity_at.desc(), Conversation.id).limit(limit)
     async with db.read() as session:

@@ -55,6 +55,7 @@ async def ensure_demo_store(runtime: Runtime) -> dict[str, Any]:
 
     demo = {"tenant_id": tenant.id, "widget_key": tenant.widget_key, "agents": agents}
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # the mode above only applies when the file is new
     with os.fdopen(fd, "w") as handle:
         json.dump(demo, handle, indent=2)
     return demo

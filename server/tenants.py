@@ -52,14 +52,18 @@ async def create_tenant(db: Database, name: str, allowed_origins: list[str]) -> 
 
 
 async def find_tenant(db: Database, ref: str) -> Tenant:
-    """A tenant by id or exact name (for the CLI)."""
+    """A tenant by id or exact name (for the CLI). A name two tenants share is refused
+    (`tenant_ambiguous`) rather than guessed: an agent must never land in the wrong one."""
     async with db.read() as session:
         tenant = await session.get(Tenant, ref)
-        if tenant is None:
-            tenant = await session.scalar(select(Tenant).where(Tenant.name == ref))
-    if tenant is None:
+        if tenant is not None:
+            return tenant
+        named = list(await session.scalars(select(Tenant).where(Tenant.name == ref).limit(2)))
+    if not named:
         raise NotFound(f"no tenant {ref!r}", "tenant_not_found")
-    return tenant
+    if len(named) > 1:
+        raise Conflict(f"several tenants are named {ref!r}; give the tenant id", "tenant_ambiguous")
+    return named[0]
 
 
 async def tenant_by_widget_key(db: Database, widget_key: str) -> Tenant:

@@ -10,6 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from server.auth import Principal
 from server.errors import Unauthorized
 from server.runtime import Runtime
+from server.store.models import Agent
 
 _bearer = HTTPBearer(auto_error=False)
 
@@ -22,13 +23,22 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def get_principal(
+async def get_principal(
     runtime: RuntimeDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
+    """The caller. An agent is taken as the store has them now, not as their token
+    remembers them: a deactivated agent is refused at once, a changed role applies at once."""
     if credentials is None:
         raise Unauthorized("send 'Authorization: Bearer <token>'", "unauthorized")
-    return runtime.signer.verify(credentials.credentials)
+    principal = runtime.signer.verify(credentials.credentials)
+    if principal.kind != "agent":
+        return principal
+    async with runtime.db.read() as session:
+        agent = await session.get(Agent, principal.id)
+    if agent is None or agent.tenant_id != principal.tenant_id or not agent.active:
+        raise Unauthorized("this agent can no longer sign in", "invalid_token")
+    return Principal("agent", agent.id, agent.tenant_id, agent.role, agent.name)
 
 
 def get_agent(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
