@@ -1,0 +1,1 @@
+"""Browser tests: the web client driven in Debian's Chromium through Playwright."""
