@@ -175,17 +175,25 @@ def build_parser() -> argparse.ArgumentParser:
     agent_create.add_argument("--role", choices=["agent", "admin"], default="agent")
     agent_create.add_argument("--language", default="en")
     agent_create.set_defaults(func=cmd_agent_create)
+
+    from server.translate_cli import add_translate_commands
+
+    add_translate_commands(commands, common, _settings)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from server.errors import KefuError
+    from translation.errors import TranslationError
 
     try:
         return int(args.func(args))
     except KefuError as exc:
         print(f"error: {exc.message} ({exc.code})", file=sys.stderr)
+        return 1
+    except TranslationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 1
 
 
