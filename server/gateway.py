@@ -142,15 +142,9 @@ class Session:
         resume = dict(list(hello.resume.items())[: self.settings.max_resume_conversations])
         summaries = await self._own_conversations()
         self.outbox.send(await self.welcome_frame(summaries))
-        accepted = []
-        for conversation_id, last_seq in resume.items():
-            try:
-                await self.check_visible(conversation_id)
-            except KefuError as exc:
-                self.outbox.send(error_frame(exc.code, f"{exc.message}: {conversation_id}"))
-                continue
-            self.outbox.track(conversation_id, last_seq)
-            accepted.append(conversation_id)
+        accepted = await self._visible_only(resume)
+        for conversation_id in accepted:
+            self.outbox.track(conversation_id, resume[conversation_id])
         await self.runtime.hub.join(self.channel, self)
         for conversation_id in accepted:
             self.outbox.catch_up(conversation_id)
@@ -303,16 +297,22 @@ class Session:
                 "too_many_conversations",
                 f"resume at most {self.settings.max_resume_conversations} conversations",
             )
-        accepted = []
-        for conversation_id, after_seq in frame.conversations.items():
+        accepted = await self._visible_only(frame.conversations)
+        for conversation_id in accepted:
+            self.outbox.catch_up(conversation_id, frame.conversations[conversation_id])
+        self.outbox.synced(accepted)
+
+    async def _visible_only(self, wanted: dict[str, int]) -> list[str]:
+        """The conversations of `wanted` this caller may see; an error frame for each other."""
+        visible = []
+        for conversation_id in wanted:
             try:
                 await self.check_visible(conversation_id)
             except KefuError as exc:
                 self.outbox.send(error_frame(exc.code, f"{exc.message}: {conversation_id}"))
                 continue
-            self.outbox.catch_up(conversation_id, after_seq)
-            accepted.append(conversation_id)
-        self.outbox.synced(accepted)
+            visible.append(conversation_id)
+        return visible
 
     def _author(self) -> dict[str, Any]:
         return {"type": self.principal.kind, "id": self.principal.id, "name": self.principal.name}
