@@ -16,7 +16,8 @@ from sqlalchemy import select
 
 from server.errors import NotFound
 from server.runtime import Runtime
-from server.store.models import Agent, Tenant
+from server.scheduling.demo import demo_schedule
+from server.store.models import Agent, Market, Tenant
 from server.tenants import SELF_ORIGIN, create_agent, create_tenant
 
 DEMO_TENANT_NAME = "Kefu Demo Store"
@@ -53,9 +54,37 @@ async def ensure_demo_store(runtime: Runtime) -> dict[str, Any]:
                 )
         agents.append({"email": spec["email"], "password": password, "name": spec["name"]})
 
+    await seed_demo_scheduling(runtime, tenant.id)
     demo = {"tenant_id": tenant.id, "widget_key": tenant.widget_key, "agents": agents}
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.fchmod(fd, 0o600)  # the mode above only applies when the file is new
     with os.fdopen(fd, "w") as handle:
         json.dump(demo, handle, indent=2)
     return demo
+
+
+async def seed_demo_scheduling(runtime: Runtime, tenant_id: str) -> None:
+    """The demo's agents' zones, languages, markets and shifts and its five markets
+    (`server.scheduling.demo`), and routing on (setting `demo_routing`). Only what is not
+    set yet is written, so changes made in the console survive a restart."""
+    plan = demo_schedule()
+    async with runtime.db.write() as session:
+        for profile in plan.agents:
+            row = await session.scalar(select(Agent).where(Agent.email == profile.agent_id))
+            if row is None or row.tenant_id != tenant_id or row.schedule is not None:
+                continue
+            row.timezone = profile.schedule.tz
+            row.languages = list(profile.languages)
+            row.markets = list(profile.markets)
+            row.max_chats = profile.max_chats
+            row.schedule = profile.schedule.to_dict()
+        known = set(await session.scalars(select(Market.code).where(Market.tenant_id == tenant_id)))
+        for market in plan.markets:
+            if market.code not in known:
+                session.add(
+                    Market(tenant_id=tenant_id, code=market.code, definition=market.to_dict())
+                )
+        tenant = await session.get(Tenant, tenant_id)
+        if tenant is not None and "routing" not in tenant.settings:
+            routing = {"enabled": runtime.settings.demo_routing, "fallback_to_language": True}
+            tenant.settings = {**tenant.settings, "routing": routing}

@@ -37,17 +37,22 @@ async def open_visitor_session(
     name: str | None,
     email: str | None,
     language: str | None,
+    timezone: str | None = None,
+    market: str | None = None,
 ) -> Visitor:
-    """The visitor for this widget session: identified, resumed from a token, or new."""
+    """The visitor for this widget session: identified, resumed from a token, or new.
+
+    `timezone` (IANA) and `market` (a market code) place the shopper for routing."""
+    place = {"timezone": timezone, "market": market}
     if external_id is not None:
         if not identity_is_signed(tenant.identity_secret, external_id, identity_signature):
             raise Forbidden("the identity is not signed by this store", "identity_invalid")
-        return await _identified_visitor(db, tenant, external_id, name, email, language)
+        return await _identified_visitor(db, tenant, external_id, name, email, language, place)
     if previous_token:
         visitor = await _visitor_from_token(db, signer, tenant, previous_token)
         if visitor is not None:
-            return await _update_profile(db, visitor, name, email, language)
-    visitor = Visitor(tenant_id=tenant.id, name=name, email=email, language=language)
+            return await _update_profile(db, visitor, name, email, language, place)
+    visitor = Visitor(tenant_id=tenant.id, name=name, email=email, language=language, **place)
     async with db.write() as session:
         session.add(visitor)
     return visitor
@@ -77,6 +82,7 @@ async def _identified_visitor(
     name: str | None,
     email: str | None,
     language: str | None,
+    place: dict[str, str | None] | None = None,
 ) -> Visitor:
     query = select(Visitor).where(
         Visitor.tenant_id == tenant.id, Visitor.external_id == external_id
@@ -84,10 +90,15 @@ async def _identified_visitor(
     async with db.read() as session:
         visitor = await session.scalar(query)
     if visitor is not None:
-        return await _update_profile(db, visitor, name, email, language)
+        return await _update_profile(db, visitor, name, email, language, place)
     try:
         visitor = Visitor(
-            tenant_id=tenant.id, external_id=external_id, name=name, email=email, language=language
+            tenant_id=tenant.id,
+            external_id=external_id,
+            name=name,
+            email=email,
+            language=language,
+            **(place or {}),
         )
         async with db.write() as session:
             session.add(visitor)
@@ -100,12 +111,16 @@ async def _identified_visitor(
 
 
 async def _update_profile(
-    db: Database, visitor: Visitor, name: str | None, email: str | None, language: str | None
+    db: Database,
+    visitor: Visitor,
+    name: str | None,
+    email: str | None,
+    language: str | None,
+    place: dict[str, str | None] | None = None,
 ) -> Visitor:
+    given = {"name": name, "email": email, "language": language, **(place or {})}
     changes = {
-        key: value
-        for key, value in (("name", name), ("email", email), ("language", language))
-        if value and getattr(visitor, key) != value
+        key: value for key, value in given.items() if value and getattr(visitor, key) != value
     }
     if not changes:
         return visitor

@@ -32,6 +32,18 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def demo_server(tmp_path: Path) -> Iterator[RunningServer]:
+    """The demo store with routing off: what these tests show must not depend on whether
+    the demo's agents are on shift at the hour the tests run (tests/routing covers that)."""
+    server = RunningServer(make_settings(tmp_path, None, demo=True, demo_routing=False)).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def routing_demo_server(tmp_path: Path) -> Iterator[RunningServer]:
+    """The demo store as `make run` serves it: routing on."""
     server = RunningServer(make_settings(tmp_path, None, demo=True)).start()
     try:
         yield server
