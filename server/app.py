@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
@@ -20,13 +21,15 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from server import gateway, web
-from server.api import agents, auth, conversations, tenant, translation, widget
+from server.api import agents, auth, calls, conversations, scheduling, tenant, translation, widget
 from server.auth import TokenSigner
 from server.bus import Bus, Presence
 from server.bus.memory import MemoryBus, MemoryPresence
+from server.calls import install as install_calls
 from server.config import Settings, load_or_create_secret
 from server.errors import KefuError
 from server.logs import request_id
+from server.routing import install as install_routing
 from server.runtime import Runtime
 from server.store import Database
 from server.store.migrate import upgrade
@@ -70,6 +73,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             from server.translating import install as install_translation
 
             app.state.translator = install_translation(runtime)
+        app.state.routing = install_routing(runtime)
+        app.state.calls = install_calls(runtime)
         runtime.hooks.start_background()
         if settings.demo:
             from server.demo import ensure_demo_store
@@ -94,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.demo = None
     app.state.translator = None
+    app.state.calls = None
 
     @app.exception_handler(KefuError)
     async def kefu_error(_request: Request, exc: KefuError) -> JSONResponse:
@@ -125,9 +131,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return Response(runtime.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/healthz", tags=["operations"])
-    async def healthz() -> dict[str, str]:
-        """The process is alive."""
-        return {"status": "ok"}
+    async def healthz() -> dict[str, str | int]:
+        """The process is alive (`pid`: which process answered, under `--workers`)."""
+        return {"status": "ok", "pid": os.getpid()}
 
     @app.get("/readyz", tags=["operations"])
     async def readyz(request: Request) -> JSONResponse:
@@ -150,6 +156,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         agents.router,
         tenant.router,
         translation.router,
+        scheduling.router,
+        calls.router,
     ):
         app.include_router(router)
     app.include_router(gateway.router)

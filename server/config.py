@@ -7,15 +7,20 @@ in the data folder with mode 0600 (see `load_or_create_secret`).
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from pathlib import Path
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from signaling.ice import IceConfig
 
 SECRET_FILE_NAME = "secret.key"
 MIN_SECRET_LENGTH = 32
+MIN_TURN_SECRET_LENGTH = 16
 
 
 class Settings(BaseSettings):
@@ -34,6 +39,12 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "info"
+    log_format: Literal["json", "text"] = "json"
+    """`json`: one JSON object per line with request/connection ids (`server.logs`);
+    `text`: uvicorn's plain lines, for reading by eye."""
+    workers: int = Field(default=1, ge=1, le=64)
+    """Processes `kefu serve` runs on one port; more than one needs `KEFU_REDIS_URL` (the
+    processes share the bus and presence through Redis) and is not for `--demo`."""
     demo: bool = False
     """Seed and serve the demo store (`kefu serve --demo`)."""
     web_dir: Path | None = None
@@ -76,12 +87,59 @@ class Settings(BaseSettings):
     translation_max_pending: int = 1024
     """Messages waiting for translation; past it a message is delivered untranslated."""
 
+    routing_sweep_seconds: float = 15.0
+    """How often each node drains every routing tenant's queue (agents coming on shift get
+    work), re-offers unanswered conversations and refreshes queue positions; 0: never."""
+    routing_reoffer_after_seconds: float = 180.0
+    """A conversation routing assigned that its agent has not answered within this is
+    offered to another available agent; 0: never."""
+    demo_routing: bool = True
+    """Turn automatic routing on for the demo store's tenant when it is first seeded."""
+
+    ice_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """STUN/TURN URLs handed to call peers (`stun:`, `stuns:`, `turn:`, `turns:`); the
+    environment variable is a JSON list or comma-separated. Empty: peers on one network only."""
+    turn_secret: str | None = Field(default=None, repr=False)
+    """coturn's `static-auth-secret` (`use-auth-secret`): signs short-lived TURN credentials.
+    Required with any `turn:` URL; at least 16 characters."""
+    turn_ttl_seconds: int = Field(default=14400, gt=0)
+    """Lifetime of the TURN credentials in `welcome`, `call.ringing`/`call.incoming` and REST."""
+    call_ring_timeout_seconds: float = Field(default=30.0, gt=0)
+    """A call nobody answers within this ends `missed`."""
+    call_reconnect_grace_seconds: float = Field(default=30.0, ge=0)
+    """A participant whose connection to an active call is lost may rejoin within this;
+    after it the call ends `dropped`."""
+
     @field_validator("secret")
     @classmethod
     def _secret_is_strong(cls, value: str | None) -> str | None:
         if value is not None and len(value) < MIN_SECRET_LENGTH:
             raise ValueError(f"KEFU_SECRET must be at least {MIN_SECRET_LENGTH} characters")
         return value
+
+    @field_validator("ice_urls", mode="before")
+    @classmethod
+    def _split_ice_urls(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [url.strip() for url in text.split(",") if url.strip()]
+        return value
+
+    @field_validator("turn_secret")
+    @classmethod
+    def _turn_secret_is_strong(cls, value: str | None) -> str | None:
+        if value is not None and len(value) < MIN_TURN_SECRET_LENGTH:
+            raise ValueError(
+                f"KEFU_TURN_SECRET must be at least {MIN_TURN_SECRET_LENGTH} characters"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _ice_is_consistent(self) -> Settings:
+        IceConfig(self.ice_urls, self.turn_secret, self.turn_ttl_seconds)  # raises if not
+        return self
 
     @property
     def resolved_database_url(self) -> str:

@@ -9,6 +9,10 @@ message, a reordered publish or a reconnect can never leave a gap or a duplicate
 
 When the queue is full the client is reading too slowly: the connection is closed with
 4008 (`slow_consumer`) and the client resumes on reconnect.
+
+An envelope may be addressed: `to` lists addresses (`session_address`, `person_address`)
+and only an outbox holding one of them writes its frame; the others on the same channel
+drop it (a call's signals reach one tab of one agent, never the tenant's other agents).
 """
 
 from __future__ import annotations
@@ -50,6 +54,16 @@ class Synced:
 _STOP = object()
 
 
+def session_address(session_id: str) -> str:
+    """The address of one connection, for an envelope's `to`."""
+    return f"session:{session_id}"
+
+
+def person_address(kind: str, person_id: str) -> str:
+    """The address of every connection of one agent or visitor (`signaling` Participant.key)."""
+    return f"{kind}-{person_id}"
+
+
 class Outbox:
     def __init__(
         self,
@@ -60,8 +74,10 @@ class Outbox:
         on_overflow: Callable[[], None],
         skip: Callable[[dict[str, Any]], bool] = lambda frame: False,
         metrics: Metrics | None = None,
+        addresses: frozenset[str] = frozenset(),
     ) -> None:
         self._metrics = metrics
+        self.addresses = addresses
         self._send_text = send_text
         self._db = db
         self._queue: asyncio.Queue[object] = asyncio.Queue(maxsize=max_queue)
@@ -124,6 +140,9 @@ class Outbox:
 
     async def _deliver_envelope(self, envelope: Message) -> None:
         frame = envelope["frame"]
+        to = envelope.get("to")
+        if to is not None and self.addresses.isdisjoint(to):
+            return
         if self._skip(frame):
             return
         seq = envelope.get("seq")

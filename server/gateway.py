@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from server.auth import Principal
 from server.chat import conversation_for, post_message
-from server.connection import Outbox
+from server.connection import Outbox, person_address, session_address
 from server.conversations import mark_read
 from server.errors import KefuError, Unauthorized
 from server.events import staff_channel, visitor_channel
@@ -48,6 +48,11 @@ from server.visitors import visitor_principal
 
 log = logging.getLogger(__name__)
 router = APIRouter()
+
+# Frames outside the per-connection rate: `call.signal` has its own budget per call in
+# `signaling.relay` (an ICE gathering bursts dozens of candidates), and server/calls.py
+# charges this connection's rate for every signal it refuses.
+UNMETERED_FRAMES = frozenset({"call.signal"})
 
 
 class TokenBucket:
@@ -88,6 +93,9 @@ class Session:
             on_overflow=self._overflowed,
             skip=self._is_own_ephemeral,
             metrics=runtime.metrics,
+            addresses=frozenset(
+                {session_address(self.id), person_address(principal.kind, principal.id)}
+            ),
         )
         self.rate = TokenBucket(self.settings.rate_per_second, self.settings.rate_burst)
         self.visible: set[str] = set()
@@ -455,17 +463,17 @@ async def _receive_loop(session: Session) -> None:
                 raise ProtocolError("invalid_frame", "frames are JSON text, not binary")
             if len(raw) > limit or len(raw.encode()) > limit:
                 raise ProtocolError("frame_too_large", f"frames are limited to {limit} bytes")
-            within_rate = session.rate.take()
             try:
                 frame = parse_client_frame(raw, session.runtime.hooks.client_frames)
             except ProtocolError as exc:
-                if within_rate:
+                if session.rate.take():
                     raise
                 frame_id = exc.frame_id
                 raise _rate_limited(frame_id) from None
             frame_id = getattr(frame, "id", None)
-            session.runtime.metrics.frames_in.labels(frame.type).inc()  # type: ignore[attr-defined]
-            if not within_rate:
+            frame_type: str = frame.type  # type: ignore[attr-defined]
+            session.runtime.metrics.frames_in.labels(frame_type).inc()
+            if frame_type not in UNMETERED_FRAMES and not session.rate.take():
                 raise _rate_limited(frame_id)
             await session.handle(frame)
         except ProtocolError as exc:

@@ -16,8 +16,10 @@ from pydantic import BaseModel, Field
 from server.api.deps import CurrentPrincipal, RuntimeDep, own_origin
 from server.conversations import conversation_summary
 from server.errors import Forbidden
-from server.store.models import Tenant
+from server.scheduling.localtime import zone
+from server.store.models import Tenant, Visitor
 from server.tenants import normalize_origin, origin_allowed, tenant_by_widget_key
+from server.translating import DEFAULT_LANGUAGES
 from server.visitors import open_conversation_for, open_visitor_session, visitor_principal
 
 router = APIRouter(prefix="/api/v1/widget", tags=["widget"])
@@ -32,6 +34,10 @@ class SessionRequest(BaseModel):
     name: str | None = Field(default=None, max_length=200)
     email: str | None = Field(default=None, max_length=320)
     language: str | None = Field(default=None, max_length=16)
+    timezone: str | None = Field(default=None, min_length=1, max_length=64)
+    """The shopper's IANA zone (`Intl.DateTimeFormat().resolvedOptions().timeZone`)."""
+    market: str | None = Field(default=None, pattern=r"^[A-Za-z]{2,8}$")
+    """The storefront's market code for this shopper (e.g. "US"), for routing."""
 
 
 def check_origin(request: Request, tenant: Tenant, host_origin: str | None) -> None:
@@ -51,6 +57,8 @@ async def create_session(
 ) -> dict[str, Any]:
     tenant = await tenant_by_widget_key(runtime.db, body.widget_key)
     check_origin(request, tenant, body.host_origin)
+    if body.timezone is not None:
+        zone(body.timezone)  # unknown_time_zone (400) rather than a zone nobody can read
     visitor = await open_visitor_session(
         runtime.db,
         runtime.signer,
@@ -61,6 +69,8 @@ async def create_session(
         body.name,
         body.email,
         body.language,
+        timezone=body.timezone,
+        market=body.market.upper() if body.market else None,
     )
     principal = visitor_principal(visitor)
     return {
@@ -72,8 +82,15 @@ async def create_session(
             "email": visitor.email,
             "external_id": visitor.external_id,
             "language": visitor.language,
+            "timezone": visitor.timezone,
+            "market": visitor.market,
         },
-        "tenant": {"id": tenant.id, "name": tenant.name},
+        "tenant": {
+            "id": tenant.id,
+            "name": tenant.name,
+            # The languages the store serves: the widget's "Read in" choices.
+            "languages": tenant.settings.get("languages") or list(DEFAULT_LANGUAGES),
+        },
     }
 
 
@@ -84,3 +101,29 @@ async def open_conversation(principal: CurrentPrincipal, runtime: RuntimeDep) ->
         raise Forbidden("this needs a visitor token", "visitor_required")
     conversation, _created = await open_conversation_for(runtime.db, principal)
     return await conversation_summary(runtime.db, principal, conversation.id)
+
+
+EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$"
+
+
+class ContactRequest(BaseModel):
+    email: str = Field(max_length=320, pattern=EMAIL_PATTERN)
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+@router.put("/contact")
+async def leave_contact(
+    body: ContactRequest, principal: CurrentPrincipal, runtime: RuntimeDep
+) -> dict[str, Any]:
+    """The shopper leaves an email address (the offline auto-reply offers it), so agents
+    can answer by email too; agents see it with the conversation."""
+    if principal.kind != "visitor":
+        raise Forbidden("this needs a visitor token", "visitor_required")
+    async with runtime.db.write() as session:
+        visitor = await session.get(Visitor, principal.id)
+        if visitor is None or visitor.tenant_id != principal.tenant_id:
+            raise Forbidden("unknown visitor", "visitor_required")
+        visitor.email = body.email
+        if body.name:
+            visitor.name = body.name
+    return {"email": visitor.email, "name": visitor.name}

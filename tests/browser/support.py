@@ -65,8 +65,14 @@ class Cable:
         self.muted = False
 
 
-def new_page(browser: Browser, problems: Problems, width: int = 1200, height: int = 820) -> Page:
-    context = browser.new_context(viewport={"width": width, "height": height})
+def new_page(
+    browser: Browser,
+    problems: Problems,
+    width: int = 1200,
+    height: int = 820,
+    locale: str | None = None,
+) -> Page:
+    context = browser.new_context(viewport={"width": width, "height": height}, locale=locale)
     return problems.watch(context.new_page())
 
 

@@ -158,9 +158,11 @@ async def test_forged_or_missing_identity_hash_is_refused(
     victim = await tenant.shopper(
         external_id="victim", identity_hash=tenant.sign("victim"), name="Victim"
     )
+    genuine_hash = tenant.sign("victim")
+    one_digit_off = genuine_hash[:-1] + ("1" if genuine_hash.endswith("0") else "0")
     attempts: list[dict[str, Any]] = [
         {"external_id": "victim", "identity_hash": "0" * 64},
-        {"external_id": "victim", "identity_hash": tenant.sign("victim")[:-1] + "0"},
+        {"external_id": "victim", "identity_hash": one_digit_off},
         {"external_id": "victim", "identity_hash": tenant.sign("someone-else")},
         {"external_id": "victim", "identity_hash": identity_hash("guessed-secret", "victim")},
         {"external_id": "victim", "identity_hash": ""},
@@ -280,3 +282,27 @@ async def test_widget_conversation_needs_a_visitor_token(
     assert error_code(response) == "visitor_required"
     anonymous = await http.post("/api/v1/widget/conversations")
     assert anonymous.status_code == 401
+
+
+async def test_shopper_leaves_an_email_that_agents_see(
+    http: httpx.AsyncClient, tenant: TenantFixture
+) -> None:
+    shopper = await tenant.shopper()
+    for bad in ("not-an-address", "two@@example.com", "a@b", "x" * 400 + "@example.com"):
+        refused = await http.put(
+            "/api/v1/widget/contact", json={"email": bad}, headers=shopper.headers
+        )
+        assert refused.status_code == 422, bad
+        assert error_code(refused) == "invalid_request"
+    left = await http.put(
+        "/api/v1/widget/contact",
+        json={"email": "ana@example.com", "name": "Ana"},
+        headers=shopper.headers,
+    )
+    assert left.status_code == 200, left.text
+    assert left.json() == {"email": "ana@example.com", "name": "Ana"}
+    seen = await http.get(
+        f"/api/v1/conversations/{shopper.conversation_id}", headers=tenant.agent.headers
+    )
+    assert seen.json()["visitor"]["email"] == "ana@example.com"
+    assert seen.json()["visitor"]["name"] == "Ana"

@@ -394,6 +394,234 @@ async def widget_language(w: World) -> None:
     )
 
 
+async def widget_contact(w: World) -> None:
+    # Like the language: a shopper leaves only their own address; staff tokens are refused.
+    body = {"email": "b.shopper@example.com"}
+    await w.call("PUT", "/api/v1/widget/contact", 200, w.b_shopper.headers, json=body)
+    await w.call("PUT", "/api/v1/widget/contact", 403, code="visitor_required", json=body)
+
+
+# Scheduling and routing (server/api/scheduling.py)
+
+SCHEDULE = {
+    "timezone": "Asia/Shanghai",
+    "languages": ["zh", "en"],
+    "markets": ["US"],
+    "max_chats": 2,
+    "schedule": {"weekly": [{"weekday": "monday", "start": "09:00", "duration_minutes": 540}]},
+}
+A_MARKET = {"code": "AQ", "tz": "Antarctica/Troll", "languages": ["no"]}
+B_MARKET = {"code": "BX", "tz": "Europe/Berlin", "languages": ["en"]}
+TIME_OFF = {"start": "2026-03-02T00:00:00Z", "end": "2026-03-03T00:00:00Z"}
+
+
+async def _markets(w: World) -> None:
+    """A has market AQ, B has BX (made by their own admins)."""
+    for headers, body in ((w.a.admin.headers, A_MARKET), (w.b_admin, B_MARKET)):
+        made = await w.http.post("/api/v1/markets", json=body, headers=headers)
+        assert made.status_code in (201, 409), made.text
+
+
+async def _a_untouched_schedule(w: World) -> None:
+    for agent_id in (w.a.agent.id, w.a.admin.id):
+        view = await w.http.get(f"/api/v1/agents/{agent_id}/schedule", headers=w.a.admin.headers)
+        assert view.status_code == 200, view.text
+        assert view.json()["schedule"] is None and view.json()["markets"] == []
+
+
+async def _a_market_untouched(w: World) -> None:
+    view = await w.http.get("/api/v1/markets/AQ", headers=w.a.admin.headers)
+    assert view.status_code == 200, view.text
+    assert view.json()["tz"] == "Antarctica/Troll"
+
+
+async def get_schedule(w: World) -> None:
+    for agent_id in (w.a.agent.id, w.a.admin.id):
+        path = f"/api/v1/agents/{agent_id}/schedule"
+        await w.call("GET", path, 404, code="agent_not_found")
+        await w.call("GET", path, 403, w.b.agent.headers, code="admin_required")
+    own = await w.call("GET", "/api/v1/agents/me/schedule", 200, w.b.agent.headers)
+    assert own.json()["agent_id"] == w.b.agent.id
+    await w.call(
+        "GET",
+        f"/api/v1/agents/{w.b.admin.id}/schedule",
+        403,
+        w.b.agent.headers,
+        code="admin_required",
+    )
+
+
+async def put_schedule(w: World) -> None:
+    for agent_id in (w.a.agent.id, w.a.admin.id):
+        await w.call(
+            "PUT", f"/api/v1/agents/{agent_id}/schedule", 404, code="agent_not_found", json=SCHEDULE
+        )
+    own = await w.call("PUT", f"/api/v1/agents/{w.b.agent.id}/schedule", 200, json=SCHEDULE)
+    assert own.json()["timezone"] == "Asia/Shanghai"
+    await w.call(
+        "PUT",
+        f"/api/v1/agents/{w.b.agent.id}/schedule",
+        403,
+        w.b.agent.headers,
+        code="admin_required",
+        json=SCHEDULE,
+    )
+    await _a_untouched_schedule(w)
+
+
+async def add_time_off(w: World) -> None:
+    for agent_id in (w.a.agent.id, w.a.admin.id):
+        await w.call(
+            "POST",
+            f"/api/v1/agents/{agent_id}/time-off",
+            404,
+            code="agent_not_found",
+            json=TIME_OFF,
+        )
+    await w.call("PUT", f"/api/v1/agents/{w.b.agent.id}/schedule", 200, json=SCHEDULE)
+    own = await w.call("POST", f"/api/v1/agents/{w.b.agent.id}/time-off", 201, json=TIME_OFF)
+    assert own.json()["schedule"]["time_off"][-1]["start"] == TIME_OFF["start"]
+    await _a_untouched_schedule(w)
+
+
+async def delete_time_off(w: World) -> None:
+    for agent_id in (w.a.agent.id, w.a.admin.id):
+        await w.call("DELETE", f"/api/v1/agents/{agent_id}/time-off/0", 404, code="agent_not_found")
+    await w.call("PUT", f"/api/v1/agents/{w.b.agent.id}/schedule", 200, json=SCHEDULE)
+    await w.call("POST", f"/api/v1/agents/{w.b.agent.id}/time-off", 201, json=TIME_OFF)
+    own = await w.call("DELETE", f"/api/v1/agents/{w.b.agent.id}/time-off/0", 200)
+    assert own.json()["schedule"]["time_off"] == []
+
+
+async def list_markets(w: World) -> None:
+    await _markets(w)
+    listed = await w.call("GET", "/api/v1/markets", 200)
+    assert [m["code"] for m in listed.json()["markets"]] == ["BX"]
+    a_side = await w.http.get("/api/v1/markets", headers=w.a.agent.headers)
+    assert [m["code"] for m in a_side.json()["markets"]] == ["AQ"]
+
+
+async def get_market(w: World) -> None:
+    await _markets(w)
+    for headers in (w.b_admin, w.b.agent.headers):
+        await w.call("GET", "/api/v1/markets/AQ", 404, headers, code="market_not_found")
+    await w.call("GET", "/api/v1/markets/BX", 403, w.b_shopper.headers, code="agent_required")
+
+
+async def create_market(w: World) -> None:
+    await _markets(w)
+    # The same code in B is B's own market; A's stays as it is.
+    mine = {**A_MARKET, "tz": "Europe/Oslo"}
+    await w.call("POST", "/api/v1/markets", 201, json=mine)
+    await w.call("POST", "/api/v1/markets", 403, w.b.agent.headers, json=B_MARKET)
+    await _a_market_untouched(w)
+    await w.call("DELETE", "/api/v1/markets/AQ", 204)
+    await _a_market_untouched(w)
+
+
+async def replace_market(w: World) -> None:
+    await _markets(w)
+    body = {"tz": "Europe/Oslo", "languages": ["nb"]}
+    await w.call("PUT", "/api/v1/markets/AQ", 404, code="market_not_found", json=body)
+    await _a_market_untouched(w)
+
+
+async def delete_market(w: World) -> None:
+    await _markets(w)
+    await w.call("DELETE", "/api/v1/markets/AQ", 404, code="market_not_found")
+    await _a_market_untouched(w)
+
+
+async def get_calendar(w: World) -> None:
+    response = await w.call("GET", "/api/v1/calendars/CN/2026", 200)
+    assert "2026-02-14" in response.json()["adjusted_working_days"]
+    await w.call(
+        "GET", "/api/v1/calendars/CN/2026", 403, w.b_shopper.headers, code="agent_required"
+    )
+
+
+async def get_availability(w: World) -> None:
+    await _markets(w)
+    for headers in (w.b_admin, w.b_shopper.headers):
+        await w.call(
+            "GET",
+            "/api/v1/availability",
+            404,
+            headers,
+            code="market_not_found",
+            params={"market": "AQ"},
+        )
+    own = await w.call("GET", "/api/v1/availability", 200, params={"market": "BX"})
+    assert own.json()["market"] == "BX"
+    assert not set(own.json()["agents_on_shift"]) & {w.a.admin.id, w.a.agent.id}
+
+
+async def get_coverage(w: World) -> None:
+    await _markets(w)
+    await w.call(
+        "GET",
+        "/api/v1/coverage",
+        404,
+        code="market_not_found",
+        params={"market": "AQ", "week": "2026-03-02"},
+    )
+    own = await w.call(
+        "GET", "/api/v1/coverage", 200, params={"market": "BX", "week": "2026-03-02"}
+    )
+    assert len(own.json()["slots"]) == 7 * 48
+    assert not set(own.json()["agents"]) & {w.a.admin.id, w.a.agent.id}
+
+
+async def get_queue(w: World) -> None:
+    from server.store.models import Conversation, utcnow
+
+    async def queue_a(runtime: Any, queued: bool = True) -> None:
+        async with runtime.db.write() as session:
+            row = await session.get(Conversation, w.a_cid)
+            row.queued_at = utcnow() if queued else None
+
+    await w.a.server.acall(queue_a)
+    try:
+        a_side = await w.http.get("/api/v1/queue", headers=w.a.agent.headers)
+        assert [q["conversation_id"] for q in a_side.json()["queue"]] == [w.a_cid]
+        response = await w.call("GET", "/api/v1/queue", 200)
+        assert response.json()["queue"] == []
+        listed = {a["id"] for a in response.json()["agents"]}
+        assert w.b.admin.id in listed and not listed & {w.a.admin.id, w.a.agent.id}
+        await w.call("GET", "/api/v1/queue", 403, w.b_shopper.headers, code="agent_required")
+    finally:
+        await w.a.server.acall(lambda runtime: queue_a(runtime, False))
+
+
+async def get_routing(w: World) -> None:
+    response = await w.call("GET", "/api/v1/routing", 200)
+    assert response.json()["enabled"] is False
+
+
+async def put_routing(w: World) -> None:
+    on = await w.call("PUT", "/api/v1/routing", 200, json={"enabled": True})
+    assert on.json()["enabled"] is True
+    a_side = await w.http.get("/api/v1/routing", headers=w.a.admin.headers)
+    assert a_side.json()["enabled"] is False
+    await w.call("PUT", "/api/v1/routing", 200, json={"enabled": False})
+    await w.call(
+        "PUT",
+        "/api/v1/routing",
+        403,
+        w.b.agent.headers,
+        code="admin_required",
+        json={"enabled": True},
+    )
+
+
+async def ice_servers(w: World) -> None:
+    """Each caller gets credentials in their own name, never naming anyone of A."""
+    response = await w.call("GET", "/api/v1/calls/ice-servers", 200)
+    assert "ice_servers" in response.json()
+    for a_id in (w.a.agent.id, w.a.admin.id, w.a.id):
+        assert a_id not in response.text
+
+
 CASES: dict[tuple[str, str], Case] = {
     ("POST", "/api/v1/auth/login"): login,
     ("POST", "/api/v1/auth/refresh"): refresh,
@@ -419,6 +647,23 @@ CASES: dict[tuple[str, str], Case] = {
     ("PUT", "/api/v1/translation/settings"): translation_settings,
     ("POST", "/api/v1/conversations/{conversation_id}/translation-preview"): translation_preview,
     ("PUT", "/api/v1/widget/language"): widget_language,
+    ("PUT", "/api/v1/widget/contact"): widget_contact,
+    ("GET", "/api/v1/agents/{agent_id}/schedule"): get_schedule,
+    ("PUT", "/api/v1/agents/{agent_id}/schedule"): put_schedule,
+    ("POST", "/api/v1/agents/{agent_id}/time-off"): add_time_off,
+    ("DELETE", "/api/v1/agents/{agent_id}/time-off/{index}"): delete_time_off,
+    ("GET", "/api/v1/markets"): list_markets,
+    ("GET", "/api/v1/markets/{code}"): get_market,
+    ("POST", "/api/v1/markets"): create_market,
+    ("PUT", "/api/v1/markets/{code}"): replace_market,
+    ("DELETE", "/api/v1/markets/{code}"): delete_market,
+    ("GET", "/api/v1/calendars/{country}/{year}"): get_calendar,
+    ("GET", "/api/v1/availability"): get_availability,
+    ("GET", "/api/v1/coverage"): get_coverage,
+    ("GET", "/api/v1/queue"): get_queue,
+    ("GET", "/api/v1/routing"): get_routing,
+    ("PUT", "/api/v1/routing"): put_routing,
+    ("GET", "/api/v1/calls/ice-servers"): ice_servers,
 }
 
 

@@ -2,9 +2,11 @@
 // wired to one KefuClient connection. Frames from the connection feed both views.
 
 import { KefuClient } from '/static/lib/kefu-client.js';
+import { CallController } from '/static/lib/call.js';
+import { CallUI } from '/static/lib/call-ui.js';
 import { AgentSession } from './api.js';
 import { ConversationView } from './conversation.js';
-import { Inbox } from './inbox.js';
+import { Inbox, visitorName } from './inbox.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -73,6 +75,8 @@ class ConsoleApp {
         meta: $('conv-meta'), assign: $('assign'), close: $('close-conv'),
         reopen: $('reopen-conv'), history: $('history'), older: $('older'),
         thread: $('thread'), typingLine: $('typing'), composer: $('composer'), reply: $('reply'),
+        preview: $('preview'), previewBox: $('preview-box'), previewLabel: $('preview-label'),
+        previewText: $('preview-text'),
       },
       {
         session,
@@ -81,8 +85,31 @@ class ConsoleApp {
         onSummary: (summary) => this.inbox.put(summary),
         onError: (exc) => this.toast(exc),
         onRead: (id) => this.inbox.markRead(id),
+        onRender: () => this.callUI?.refresh(),
       },
     );
+    // Calls (lib/call.js): the assigned agent calls the shopper or answers them; in
+    // perfect negotiation the console is the polite peer. The panel is the pane's right column.
+    this.calls = new CallController({ polite: true });
+    this.calls.attach(this.client);
+    this.callUI = new CallUI(this.calls, {
+      variant: 'console',
+      buttonsHost: document.querySelector('.conversation__actions'),
+      buttonsBefore: $('assign'),
+      panelHost: $('pane'),
+      canCall: () => {
+        const summary = this.view.summary;
+        if (!summary) return { conversationId: null, allowed: false };
+        const mine = summary.assignee?.id === session.agent.id;
+        return { conversationId: summary.id, allowed: mine,
+          why: mine ? '' : 'Assign the conversation to yourself to call' };
+      },
+      peerName: (call) => {
+        const summary = this.inbox.get(call.conversationId);
+        return summary ? visitorName(summary) : this.calls.peer?.name || 'Visitor';
+      },
+      onAccept: (call) => call.conversationId !== this.view.id && this.select(call.conversationId),
+    });
     this.wire();
     $('me-name').textContent = session.agent.name;
     $('presence').value = session.agent.status;
@@ -110,6 +137,9 @@ class ConsoleApp {
       this.view.onLogEvent(frame);
     });
     client.on('message.translated', (frame) => this.view.onLogEvent(frame));
+    client.on('call.started', (frame) => this.view.onLogEvent(frame));
+    client.on('call.ended', (frame) => Number.isInteger(frame.seq) && this.view.onLogEvent(frame));
+    client.on('state', () => this.callUI.refresh());
     client.on('message.ack', (ack) => this.view.thread.acked(ack));
     client.on('send.failed', (frame) => {
       this.view.thread.failed(frame.id, frame.code);
@@ -139,6 +169,9 @@ class ConsoleApp {
   }
 
   stop() {
+    this.calls.hangup();
+    this.calls.destroy();
+    this.callUI.destroy();
     this.client.close();
     for (const remove of this.listeners) remove();
     $('conversation').hidden = true;

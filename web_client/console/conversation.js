@@ -2,7 +2,8 @@
 // events, the reply box, and the actions (assign to me, close, reopen). It tells the
 // server what the agent has seen with `read {conversation_id, seq}`.
 
-import { Thread } from '/static/lib/thread.js';
+import { Thread, languageName } from '/static/lib/thread.js';
+import { describeCall } from '/static/lib/call-ui.js';
 import { visitorName } from './inbox.js';
 
 const PAGE = 50;
@@ -10,6 +11,7 @@ const TYPING_IDLE_MS = 3000;
 const TYPING_SHOW_MS = 6000;
 
 function describe(frame) {
+  if (frame.type === 'call.started' || frame.type === 'call.ended') return describeCall(frame, 'agent');
   const by = frame.by && frame.by.name ? ` by ${frame.by.name}` : '';
   switch (frame.change) {
     case 'assigned':
@@ -26,8 +28,9 @@ function describe(frame) {
 }
 
 export class ConversationView {
-  constructor(ui, { session, client, listen, onSummary, onError, onRead }) {
+  constructor(ui, { session, client, listen, onSummary, onError, onRead, onRender }) {
     this.ui = ui;
+    this.onRender = onRender;
     this.session = session;
     this.client = client;
     this.onSummary = onSummary;
@@ -57,7 +60,11 @@ export class ConversationView {
         this.send();
       }
     });
-    listen(ui.reply, 'input', () => this.typing());
+    listen(ui.reply, 'input', () => {
+      this.typing();
+      this.hidePreview();
+    });
+    listen(ui.preview, 'click', () => this.preview());
     listen(document, 'visibilitychange', () => this.markRead());
   }
 
@@ -70,6 +77,7 @@ export class ConversationView {
     this.summary = { ...summary };
     this.lastReadSent = 0;
     this.thread.clear();
+    this.hidePreview();
     this.ui.older.hidden = true;
     this.ui.typingLine.hidden = true;
     this.ui.empty.hidden = true;
@@ -133,9 +141,38 @@ export class ConversationView {
     this.onRead(this.id);
   }
 
+  /** Show how the draft will read to the shopper (translation-preview), before sending. */
+  async preview() {
+    const text = this.ui.reply.value.trim();
+    const id = this.id;
+    if (!text || !id) return;
+    let result;
+    try {
+      result = await this.session.call(`/api/v1/conversations/${id}/translation-preview`, {
+        method: 'POST', body: { text },
+      });
+    } catch (exc) {
+      this.onError(exc);
+      return;
+    }
+    if (id !== this.id || this.ui.reply.value.trim() !== text) return; // stale answer
+    const { previewBox, previewLabel, previewText } = this.ui;
+    previewLabel.textContent = result.translated
+      ? `The shopper will read (${languageName(result.target)}):`
+      : `Sent as written${result.reason ? `: ${result.reason}` : ''}`;
+    previewText.textContent = result.text;
+    previewText.lang = result.target || '';
+    previewBox.hidden = false;
+  }
+
+  hidePreview() {
+    this.ui.previewBox.hidden = true;
+  }
+
   send() {
     const text = this.ui.reply.value.trim();
     if (!text || !this.id) return;
+    this.hidePreview();
     this.ui.reply.value = '';
     this.stopTyping();
     const clientId = this.client.send(this.id, text);
@@ -188,5 +225,6 @@ export class ConversationView {
     this.ui.assign.hidden = Boolean(s.assignee && s.assignee.id === me);
     this.ui.close.hidden = s.status === 'closed';
     this.ui.reopen.hidden = s.status !== 'closed';
+    this.onRender?.(s);
   }
 }

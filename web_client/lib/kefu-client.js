@@ -11,7 +11,10 @@
 //
 // Events (client.on(type, fn)): state, welcome, synced, message.new, message.ack,
 // conversation.updated, message.translated, typing, read, presence, pong, error,
-// send.failed, unauthorized, disconnected, and any other frame type under its own type.
+// send.failed, unauthorized, disconnected, and any other frame type under its own type:
+// the live `call.*` frames (no seq) pass straight through, while the stored call history
+// events `call.started` and `call.ended` (with a seq) are log events like messages, so a
+// `call.ended` listener sees the live frame and later the stored one (see lib/call.js).
 
 export const CloseCode = Object.freeze({
   HELLO_TIMEOUT: 4001,
@@ -133,6 +136,13 @@ export class KefuClient {
 
   read(conversationId, seq) {
     if (this._ready) this._write({ type: 'read', conversation_id: conversationId, seq });
+  }
+
+  /** Send one frame as is (the `call.*` frames); false when not connected, nothing queued. */
+  sendFrame(frame) {
+    if (!this._ready || !this._ws || this._ws.readyState !== WebSocket.OPEN) return false;
+    this._write(frame);
+    return true;
   }
 
   // Connection lifecycle

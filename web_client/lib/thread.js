@@ -2,10 +2,20 @@
 //
 // Items are keyed by seq, so history pages, live events and replays can arrive in any
 // order and overlap without duplicates. Own sends show at once as pending (keyed by their
-// client id) and take their seq when acked. A `message.translated` event adds the reader's
-// language under its original, which always stays shown. Text is always set with textContent.
+// client id) and take their seq when acked. A `message.translated` event shows the message in
+// the reader's language, with the original one click away ("Show original"). Text is always set with textContent.
 
 import { el, formatTime } from './dom.js';
+
+const languageNames = (() => {
+  try { return new Intl.DisplayNames(undefined, { type: 'language' }); } catch { return null; }
+})();
+
+/** "English" for "en", the code itself when the browser has no name for it. */
+export function languageName(code) {
+  if (!code) return 'another language';
+  try { return languageNames?.of(code) || code; } catch { return code; }
+}
 
 const STATE_LABELS = { pending: 'Sending…', sent: 'Sent', failed: 'Not sent' };
 
@@ -120,15 +130,34 @@ export class Thread {
     return null;
   }
 
+  /**
+   * A message translated into the reader's language reads in it; the original stays one
+   * click away ("Show original"), and an untranslated one says why.
+   */
   _showTranslation(node, entry) {
     node.querySelector('.msg__translation')?.remove();
-    const line = entry.translated
-      ? el('div', { class: 'msg__translation', lang: this.language },
-        el('span', { class: 'msg__translation-label', text: `Translated from ${entry.source}` }),
-        el('span', { text: entry.text }))
-      : el('div', { class: 'msg__translation msg__translation--none',
-        text: `Not translated${entry.reason ? `: ${entry.reason}` : ''}` });
-    node.querySelector('.msg__bubble').after(line);
+    const bubble = node.querySelector('.msg__bubble');
+    if (node.dataset.original !== undefined) bubble.textContent = node.dataset.original;
+    if (!entry.translated) {
+      bubble.after(el('div', { class: 'msg__translation msg__translation--none',
+        text: `Not translated${entry.reason ? `: ${entry.reason}` : ''}` }));
+      return;
+    }
+    node.dataset.original = bubble.textContent;
+    bubble.textContent = entry.text;
+    bubble.lang = this.language;
+    const original = el('div', { class: 'msg__original', lang: entry.source || undefined,
+      text: node.dataset.original, hidden: true });
+    const toggle = el('button', { type: 'button', class: 'msg__toggle', 'aria-expanded': 'false',
+      text: 'Show original' });
+    toggle.addEventListener('click', () => {
+      original.hidden = !original.hidden;
+      toggle.textContent = original.hidden ? 'Show original' : 'Hide original';
+      toggle.setAttribute('aria-expanded', String(!original.hidden));
+    });
+    bubble.after(el('div', { class: 'msg__translation' },
+      el('span', { class: 'msg__translation-label',
+        text: `Translated from ${languageName(entry.source)}` }), ' ', toggle, original));
   }
 
   scrollToBottom() {

@@ -9,10 +9,14 @@
 
 import { KefuClient } from '/static/lib/kefu-client.js';
 import { ApiError, requestJson } from '/static/lib/rest.js';
-import { Thread } from '/static/lib/thread.js';
+import { Thread, languageName } from '/static/lib/thread.js';
+import { QueueLine, browserTimeZone } from '/static/widget/queue.js';
+import { CallController } from '/static/lib/call.js';
+import { Assignees, CallUI, describeCall } from '/static/lib/call-ui.js';
 
 const widgetKey = new URLSearchParams(window.location.search).get('key') || '';
 const storageKey = `kefu:${widgetKey}:visitor_token`;
+const languageKey = `kefu:${widgetKey}:language`;
 const TYPING_IDLE_MS = 3000;
 const TYPING_SHOW_MS = 6000;
 
@@ -25,6 +29,7 @@ const ERROR_TEXT = {
   identity_invalid: 'We could not confirm who you are.',
   conversation_not_found: 'This conversation is no longer available.',
   network_error: 'The chat server cannot be reached.',
+  email_invalid: 'That email address does not look right.',
   invalid_token: 'Your chat session has ended. Please reload the page.',
   token_expired: 'Your chat session has ended. Please reload the page.',
 };
@@ -44,6 +49,8 @@ const ui = {
   title: $('title'), subtitle: $('subtitle'), close: $('close'), banner: $('banner'),
   thread: $('thread'), empty: $('empty'), typing: $('typing'), error: $('error'),
   composer: $('composer'), text: $('text'), send: $('send'),
+  language: $('language'), languageRow: $('language-row'),
+  contact: $('contact'), contactLabel: $('contact-label'), contactEmail: $('contact-email'),
 };
 
 const state = {
@@ -64,13 +71,35 @@ const state = {
   generation: 0, // bumps on every (re)start so late answers of an old session are ignored
 };
 
+const queueLine = new QueueLine(document.getElementById('queue'), () => state.conversationId);
+
 const thread = new Thread(ui.thread, {
   isMine: (author) => author && author.type === 'visitor',
   showAuthor: (author, mine) => !mine,
   describe: describeUpdate,
 });
 
+// Calls (lib/call.js, lib/call-ui.js): the shopper calls the assigned agent, once one
+// joined; in perfect negotiation the widget is the impolite peer.
+const calls = new CallController({ polite: false });
+const assignees = new Assignees(() => callUI.refresh());
+const callUI = new CallUI(calls, {
+  variant: 'widget',
+  buttonsHost: document.querySelector('.widget__header'),
+  buttonsBefore: ui.close,
+  panelHost: document.querySelector('.widget'),
+  panelBefore: ui.banner,
+  canCall: () => {
+    const id = state.conversationId;
+    const agent = id ? assignees.get(id) : null;
+    if (agent) return { conversationId: id, allowed: true };
+    return { conversationId: id, allowed: false, why: 'You can call once an agent has joined the chat' };
+  },
+  peerName: (call) => calls.peer?.name || assignees.get(call.conversationId)?.name || 'Support',
+});
+
 function describeUpdate(frame) {
+  if (frame.type === 'call.started' || frame.type === 'call.ended') return describeCall(frame, 'visitor');
   switch (frame.change) {
     case 'assigned':
     case 'transferred':
@@ -132,10 +161,12 @@ async function start() {
   const generation = ++state.generation;
   state.client?.close();
   state.client = null;
+  calls.detach();
   state.conversationId = null;
   state.lastReadSent = 0;
   let history = null;
   thread.clear();
+  ui.contact.hidden = true;
   showError(null);
   setComposer(false);
   showBanner('Connecting…');
@@ -145,6 +176,7 @@ async function start() {
     state.token = session.token;
     state.visitor = session.visitor;
     thread.language = session.visitor.language || browserLanguage();
+    showLanguages(session.tenant.languages || [], thread.language);
     ui.title.textContent = session.tenant.name;
     history = await loadHistory();
     if (generation !== state.generation) return;
@@ -166,7 +198,8 @@ async function openSession() {
   const body = {
     widget_key: widgetKey,
     host_origin: state.hostOrigin,
-    language: browserLanguage(),
+    language: chosenLanguage(),
+    timezone: browserTimeZone(),
   };
   if (identity.externalId) {
     body.external_id = identity.externalId;
@@ -176,7 +209,16 @@ async function openSession() {
   }
   if (identity.name) body.name = identity.name;
   if (identity.email) body.email = identity.email;
-  const session = await requestJson('/api/v1/widget/sessions', { method: 'POST', body });
+  const market = state.context && state.context.market; // Kefu.setContext({ market: 'US' })
+  if (typeof market === 'string' && /^[A-Za-z]{2,8}$/.test(market)) body.market = market;
+  let session;
+  try {
+    session = await requestJson('/api/v1/widget/sessions', { method: 'POST', body });
+  } catch (exc) {
+    if (exc.code !== 'unknown_time_zone') throw exc;
+    delete body.timezone; // a zone the server does not know: carry on without it
+    session = await requestJson('/api/v1/widget/sessions', { method: 'POST', body });
+  }
   // Only anonymous shoppers are resumed by token; identified ones identify again.
   if (!identity.externalId) storeVisitorToken(session.token);
   return session;
@@ -200,9 +242,14 @@ async function loadHistory() {
 function connect(history) {
   const client = new KefuClient({ token: state.token });
   state.client = client;
+  calls.attach(client);
+  assignees.attach(client);
   if (history) {
     state.conversationId = history.conversationId;
-    for (const frame of history.events) thread.add(frame);
+    for (const frame of history.events) {
+      thread.add(frame);
+      if (frame.type === 'message.new') offerContact(frame.message);
+    }
     client.track(history.conversationId, history.lastSeq);
   }
   client.on('state', onConnectionState);
@@ -210,6 +257,9 @@ function connect(history) {
   client.on('message.new', (frame) => onLogEvent(frame, true));
   client.on('conversation.updated', (frame) => onLogEvent(frame, false));
   client.on('message.translated', (frame) => onLogEvent(frame, false));
+  client.on('call.started', (frame) => onLogEvent(frame, false));
+  client.on('call.ended', (frame) => Number.isInteger(frame.seq) && onLogEvent(frame, false));
+  client.on('state', () => callUI.refresh());
   client.on('message.ack', (ack) => thread.acked(ack));
   client.on('send.failed', (frame) => {
     thread.failed(frame.id, frame.code);
@@ -219,6 +269,8 @@ function connect(history) {
     if (!frame.id) showError(frame.code);
   });
   client.on('typing', onTyping);
+  client.on('queue.status', (frame) => queueLine.update(frame));
+  client.on('conversation.updated', (frame) => queueLine.update(frame));
   client.on('unauthorized', ({ code }) => {
     showBanner(null);
     showError(code);
@@ -237,6 +289,7 @@ function onLogEvent(frame, isMessage) {
   if (frame.conversation_id !== state.conversationId) return;
   thread.add(frame);
   updateEmpty();
+  if (isMessage) offerContact(frame.message);
   if (!isMessage || frame.message.author.type === 'visitor') return;
   hideTyping();
   const { author, text, created_at: createdAt } = frame.message;
@@ -244,6 +297,30 @@ function onLogEvent(frame, isMessage) {
   if (state.visible && document.visibilityState === 'visible') markRead();
   else toHost('unread', { count: ++state.unread });
 }
+
+/** Kefu's own auto-reply (nobody on shift) offers to answer by email: ask for it once. */
+function offerContact(message) {
+  if (message.author.type !== 'system' || (state.visitor && state.visitor.email)) return;
+  ui.contact.hidden = false;
+}
+
+ui.contact.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const email = ui.contactEmail.value.trim();
+  if (!email) return;
+  try {
+    const saved = await requestJson('/api/v1/widget/contact', {
+      method: 'PUT', body: { email }, token: state.token,
+    });
+    state.visitor.email = saved.email;
+  } catch (exc) {
+    showError(exc.code === 'invalid_request' ? 'email_invalid' : errorCode(exc));
+    return;
+  }
+  showError(null);
+  ui.contactLabel.textContent = `Thanks! We will also answer at ${state.visitor.email}.`;
+  ui.contact.querySelector('.contact__row').hidden = true;
+});
 
 function onTyping(frame) {
   if (frame.conversation_id !== state.conversationId || frame.author.type === 'visitor') return;
@@ -331,6 +408,7 @@ async function ensureConversation() {
   });
   state.conversationId = conversation.id;
   state.client.track(conversation.id, conversation.last_seq);
+  callUI.refresh();
 }
 
 function autoGrow() {
@@ -359,6 +437,38 @@ function showError(code) {
 function browserLanguage() {
   return (navigator.language || 'en').split('-')[0].toLowerCase();
 }
+
+/** The language the shopper picked in this widget before, else the browser's. */
+function chosenLanguage() {
+  return (frameStorage && frameStorage.getItem(languageKey)) || browserLanguage();
+}
+
+/** The "Read in" picker: the store's languages, the current one selected. */
+function showLanguages(languages, current) {
+  const codes = languages.includes(current) ? languages : [current, ...languages];
+  ui.language.replaceChildren(...codes.map((code) => {
+    const option = document.createElement('option');
+    option.value = code;
+    option.textContent = languageName(code);
+    option.selected = code === current;
+    return option;
+  }));
+  ui.languageRow.hidden = codes.length < 2;
+}
+
+ui.language.addEventListener('change', async () => {
+  const language = ui.language.value;
+  try {
+    await requestJson('/api/v1/widget/language', {
+      method: 'PUT', body: { language }, token: state.token,
+    });
+  } catch (exc) {
+    showError(errorCode(exc));
+    return;
+  }
+  if (frameStorage) frameStorage.setItem(languageKey, language);
+  start(); // history again, with the new language's translations from now on
+});
 
 function errorCode(exc) {
   if (exc instanceof ApiError) return exc.code;
