@@ -17,7 +17,7 @@ from server.config import Settings
 
 def _settings(args: argparse.Namespace) -> Settings:
     overrides: dict[str, Any] = {}
-    for key in ("host", "port", "data_dir", "database_url"):
+    for key in ("host", "port", "data_dir", "database_url", "workers"):
         value = getattr(args, key, None)
         if value is not None:
             overrides[key] = value
@@ -30,8 +30,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from server.app import create_app
+    from server.logs import configure_json_logging
 
     settings = _settings(args)
+    log_config: dict[str, Any] | None = None
+    if settings.log_format == "json":
+        log_config = configure_json_logging(settings.log_level)
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.log_level,
+        "ws_max_size": max(4 * settings.max_frame_bytes, 1 << 20),
+        "ws_ping_interval": 20,
+        "ws_ping_timeout": 20,
+    }
+    if log_config is not None:
+        options["log_config"] = log_config
+    if settings.workers > 1:
+        return _serve_workers(settings, options)
+
     app = create_app(settings)
     # The app has a lifespan, so `on_event("startup")` hooks would never run: wrap the
     # lifespan instead, and announce once the store is migrated and the demo is seeded.
@@ -44,16 +61,42 @@ def cmd_serve(args: argparse.Namespace) -> int:
             yield state
 
     app.router.lifespan_context = announcing
+    uvicorn.run(app, **options)
+    return 0
 
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        ws_max_size=max(4 * settings.max_frame_bytes, 1 << 20),
-        ws_ping_interval=20,
-        ws_ping_timeout=20,
+
+def _serve_workers(settings: Settings, options: dict[str, Any]) -> int:
+    """`--workers N`: uvicorn's process manager runs N copies of the app on one port.
+
+    The workers build their settings from the environment, so the command line's choices
+    are handed down as `KEFU_*` variables. The secret is made and the schema migrated here,
+    once, before any worker starts, so the workers never race for either."""
+    import os
+
+    import uvicorn
+
+    from server.config import load_or_create_secret
+    from server.store.migrate import upgrade
+
+    if not settings.redis_url:
+        raise SystemExit("--workers above 1 needs KEFU_REDIS_URL: workers share the bus in Redis")
+    if settings.demo:
+        raise SystemExit("--demo runs in one process; drop --workers")
+    settings.ensure_data_dir()
+    secret = load_or_create_secret(settings)
+    upgrade(settings.resolved_database_url)
+    os.environ.update(
+        {
+            "KEFU_HOST": settings.host,
+            "KEFU_PORT": str(settings.port),
+            "KEFU_DATA_DIR": str(settings.data_dir),
+            "KEFU_DATABASE_URL": settings.resolved_database_url,
+            "KEFU_SECRET": secret,
+            "KEFU_WORKERS": "1",
+        }
     )
+    _announce(settings, None)
+    uvicorn.run("server.app:create_app", factory=True, workers=settings.workers, **options)
     return 0
 
 
@@ -148,6 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to bind (KEFU_HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (KEFU_PORT, default 8000)")
     serve.add_argument("--demo", action="store_true", help="seed and serve the demo store")
+    serve.add_argument(
+        "--workers", type=int, help="processes on this port (KEFU_WORKERS; >1 needs Redis)"
+    )
     serve.set_defaults(func=cmd_serve)
 
     db = commands.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)

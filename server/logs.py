@@ -19,7 +19,11 @@ connection_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "connection_id", default=None
 )
 
-_STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message"}
+# Record attributes that are not extras; uvicorn's `color_message` (ANSI codes) neither.
+_STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
+    "message",
+    "color_message",
+}
 
 
 class JsonFormatter(logging.Formatter):

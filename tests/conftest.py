@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.harness import RunningServer, TenantFixture, make_settings, new_tenant
-from tests.services import REDIS_URL, create_pg_database, drop_pg_database, require_redis
+from tests.harness import RunningServer, TenantFixture, new_tenant
+from tests.services import backend_server
 
 # The embedded default, PostgreSQL, and PostgreSQL with the Redis bus (as when scaled out).
 BACKENDS = ["sqlite", "postgres", "postgres-redis"]
@@ -20,20 +19,9 @@ BACKENDS = ["sqlite", "postgres", "postgres-redis"]
 def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningServer]:
-    backend = request.param
-    data_dir: Path = tmp_path_factory.mktemp(f"kefu-{backend}")
-    redis_url = None
-    if backend.endswith("redis"):
-        asyncio.run(require_redis())
-        redis_url = REDIS_URL
-    url = create_pg_database() if backend.startswith("postgres") else None
-    running = RunningServer(make_settings(data_dir, url, redis_url=redis_url)).start()
-    try:
+    data_dir: Path = tmp_path_factory.mktemp(f"kefu-{request.param}")
+    with backend_server(request.param, data_dir) as running:
         yield running
-    finally:
-        running.stop()
-        if url:
-            drop_pg_database(url)
 
 
 @pytest.fixture

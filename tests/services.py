@@ -7,11 +7,18 @@ reason; under CI (`CI=true`) it fails instead, so CI can never pass by skipping.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.harness import RunningServer
 
 PG_HOST = os.environ.get("KEFU_TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("KEFU_TEST_PG_PORT", "5432"))
@@ -121,3 +128,23 @@ class OwnRedis:
             self.process.kill()
             self.process.wait(timeout=10)
             self.process = None
+
+
+@contextlib.contextmanager
+def backend_server(backend: str, data_dir: Path, **settings: Any) -> Iterator[RunningServer]:
+    """A running server on `backend` (`sqlite`, `postgres` or `postgres-redis`): its own
+    PostgreSQL database made and dropped around it, Redis checked first where used."""
+    from tests.harness import RunningServer, make_settings
+
+    redis_url = None
+    if backend.endswith("redis"):
+        asyncio.run(require_redis())
+        redis_url = REDIS_URL
+    url = create_pg_database() if backend.startswith("postgres") else None
+    running = RunningServer(make_settings(data_dir, url, redis_url=redis_url, **settings)).start()
+    try:
+        yield running
+    finally:
+        running.stop()
+        if url:
+            drop_pg_database(url)

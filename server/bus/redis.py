@@ -5,12 +5,16 @@ connection: it reads messages and also carries out (un)subscribe requests betwee
 reads, so the connection is never used by two tasks at once. When Redis goes away the
 reader reconnects with backoff, subscribes again to every channel that has handlers,
 and then calls `on_reconnect` so the node can catch its clients up from the store
-(whatever was published meanwhile is lost: the bus is only a doorbell). A publish that
-fails is logged and dropped for the same reason; it never fails a send that committed.
+(whatever was published meanwhile is lost: the bus is only a doorbell). A publish is
+retried a few times on a fresh connection (pooled connections go stale when Redis
+restarts); one that still fails is logged and dropped for the same reason, and never
+fails a send that committed.
 
 Presence: one sorted set per tenant, members `<agent id>|<node id>` scored by expiry
 time. Each node refreshes its members every `heartbeat` seconds, so the agents of a node
-that dies drop out on their own after `ttl` seconds.
+that dies drop out on their own after `ttl` seconds. While Redis is unreachable presence
+degrades instead of failing: a node counts its own connections, answers with the agents
+it holds itself, and re-announces them all on the first heartbeat after Redis is back.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from collections.abc import Callable, Coroutine
 from typing import Any, cast
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -33,6 +39,19 @@ from server.bus import Handler, Message
 
 log = logging.getLogger(__name__)
 _LOST = (RedisConnectionError, RedisTimeoutError, OSError)
+
+
+def _client(url: str) -> Redis:
+    """A pooled client whose commands survive a stale connection: up to 3 retries on a new
+    one, 20 ms to 200 ms apart, so a command right after a Redis restart goes through."""
+    return Redis.from_url(
+        url,
+        decode_responses=True,
+        socket_timeout=5,
+        socket_connect_timeout=2,
+        retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), 3),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError, ConnectionResetError],
+    )
 
 
 class _RedisSubscription:
@@ -67,7 +86,7 @@ class RedisBus:
         self._confirmations: dict[str, list[asyncio.Future[None]]] = {}
 
     async def start(self) -> None:
-        self._redis = Redis.from_url(self.url, decode_responses=True, socket_timeout=5)
+        self._redis = _client(self.url)
         self._reader = asyncio.create_task(self._read_forever(), name="redis-bus-reader")
         await asyncio.wait_for(self.connected.wait(), 10)
 
@@ -202,7 +221,7 @@ class RedisPresence:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        self._redis = Redis.from_url(self.url, decode_responses=True, socket_timeout=5)
+        self._redis = _client(self.url)
         self._task = asyncio.create_task(self._refresh_forever(), name="redis-presence")
 
     async def close(self) -> None:
@@ -226,12 +245,21 @@ class RedisPresence:
         await self._redis.zremrangebyscore(key, "-inf", now)
         return cast(list[str], await self._redis.zrangebyscore(key, now, "+inf"))
 
+    def _held_here(self, tenant_id: str) -> set[str]:
+        return {agent for (tenant, agent) in self._local if tenant == tenant_id}
+
     async def connected(self, tenant_id: str, agent_id: str) -> bool:
         assert self._redis is not None
         count = self._local.get((tenant_id, agent_id), 0)
         self._local[(tenant_id, agent_id)] = count + 1
-        was_anywhere = any(m.split("|")[0] == agent_id for m in await self._live_members(tenant_id))
-        await self._redis.zadd(_key(tenant_id), {self._member(agent_id): time.time() + self.ttl})
+        try:
+            members = await self._live_members(tenant_id)
+            was_anywhere = any(m.split("|")[0] == agent_id for m in members)
+            expiry = time.time() + self.ttl
+            await self._redis.zadd(_key(tenant_id), {self._member(agent_id): expiry})
+        except (RedisError, OSError) as exc:
+            log.warning("presence: Redis unreachable on connect (%r); counted locally", exc)
+            return count == 0  # the heartbeat announces it once Redis is back
         return not was_anywhere
 
     async def disconnected(self, tenant_id: str, agent_id: str) -> bool:
@@ -241,12 +269,21 @@ class RedisPresence:
             self._local[(tenant_id, agent_id)] = left
             return False
         self._local.pop((tenant_id, agent_id), None)
-        await self._redis.zrem(_key(tenant_id), self._member(agent_id))
-        others = [m for m in await self._live_members(tenant_id) if m.split("|")[0] == agent_id]
-        return not others
+        try:
+            await self._redis.zrem(_key(tenant_id), self._member(agent_id))
+            members = await self._live_members(tenant_id)
+        except (RedisError, OSError) as exc:
+            # The member then expires by itself within `ttl`.
+            log.warning("presence: Redis unreachable on disconnect (%r)", exc)
+            return True
+        return not any(m.split("|")[0] == agent_id for m in members)
 
     async def connected_agents(self, tenant_id: str) -> set[str]:
-        return {m.split("|")[0] for m in await self._live_members(tenant_id)}
+        try:
+            return {m.split("|")[0] for m in await self._live_members(tenant_id)}
+        except (RedisError, OSError) as exc:
+            log.warning("presence: Redis unreachable (%r); answering with this node's", exc)
+            return self._held_here(tenant_id)
 
     async def _refresh_forever(self) -> None:
         assert self._redis is not None

@@ -49,8 +49,12 @@ class Database:
         try:
             async with self.sessions() as session:
                 yield session
-        except (OperationalError, DBAPIError, OSError) as exc:
+        except (OperationalError, OSError) as exc:
             raise _unavailable(exc) from exc
+        except DBAPIError as exc:
+            if exc.connection_invalidated or _is_unreachable(exc):
+                raise _unavailable(exc) from exc
+            raise
 
     @contextlib.asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
@@ -61,7 +65,7 @@ class Database:
         except (OperationalError, OSError) as exc:
             raise _unavailable(exc) from exc
         except DBAPIError as exc:
-            if exc.connection_invalidated:
+            if exc.connection_invalidated or _is_unreachable(exc):
                 raise _unavailable(exc) from exc
             raise
 
@@ -71,6 +75,24 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+# SQLSTATE classes meaning "the server is not there for us now", not "your query is wrong":
+# 08 connection exception, 57P01-57P03 shutdown / cannot connect now, 53 out of resources.
+_UNREACHABLE_SQLSTATES = ("08", "57P", "53")
+
+
+def _is_unreachable(exc: DBAPIError) -> bool:
+    """Whether a driver error says the store is unreachable (so retrying later helps)."""
+    seen: BaseException | None = exc.orig
+    for _ in range(4):
+        if seen is None:
+            return False
+        code = getattr(seen, "sqlstate", None) or getattr(seen, "pgcode", None)
+        if isinstance(code, str) and code.startswith(_UNREACHABLE_SQLSTATES):
+            return True
+        seen = seen.__cause__
+    return False
 
 
 def _unavailable(exc: BaseException) -> Unavailable:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 
 from server.logs import JsonFormatter, connection_id
 from tests.harness import WsClient
 
 
 async def test_healthz_and_readyz(http) -> None:
-    assert (await http.get("/healthz")).json() == {"status": "ok"}
+    assert (await http.get("/healthz")).json() == {"status": "ok", "pid": os.getpid()}
     ready = await http.get("/readyz")
     assert ready.status_code == 200
     assert ready.json() == {"ready": True, "store": "ok", "bus": "ok"}

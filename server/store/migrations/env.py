@@ -5,12 +5,18 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from server.store.models import Base
 
 target_metadata = Base.metadata
+
+# Several nodes starting at once on one empty PostgreSQL database would each try to create
+# the schema; one transaction-scoped advisory lock makes them take turns, and the later
+# ones find the schema current. (SQLite serialises writers by itself.)
+MIGRATION_LOCK_KEY = 0x6B656675  # "kefu"
 
 
 def _run(connection: Connection) -> None:
@@ -21,6 +27,10 @@ def _run(connection: Connection) -> None:
         compare_type=True,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+            )
         context.run_migrations()
 
 
