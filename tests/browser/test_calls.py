@@ -6,16 +6,29 @@ screen); a real server with the demo store. The shopper calls the agent the conv
 is assigned to; media goes browser to browser over the machine's own interface, the
 gateway only relays the signaling. What flows is read from each page's
 RTCPeerConnection (`window.__kefuCall.pc.getStats()`): `framesDecoded` of inbound video.
+Also: a shopper whose camera and microphone are blocked, and a call that survives the
+shopper's WebSocket reconnecting.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Frame, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Frame,
+    Page,
+    Playwright,
+    WebSocketRoute,
+    expect,
+    sync_playwright,
+)
 
 from server.config import Settings
 from tests.browser.support import (
@@ -314,5 +327,123 @@ def test_blocked_camera_and_microphone_explain_themselves_and_the_chat_goes_on(
     expect(thread.locator(".msg--theirs .msg__bubble").last).to_have_text(
         "No microphone here, let's keep writing."
     )
+
+    assert problems == []
+
+
+class Sockets:
+    """A context's WebSockets through Playwright, whose two halves a test closes one at a
+    time: the page's side (the browser sees its connection drop and reconnects) while the
+    server's side stays open, as when a network goes away without a word to the server."""
+
+    def __init__(self, context: BrowserContext) -> None:
+        self.pairs: list[dict[str, Any]] = []
+        context.route_web_socket(re.compile(r"/ws$"), self._route)
+
+    def _route(self, page_side: WebSocketRoute) -> None:
+        server_side = page_side.connect_to_server()
+        pair = {"page": page_side, "server": server_side, "page_open": True}
+        # No close is forwarded: each side is closed by the test.
+        page_side.on_close(lambda code, reason: None)
+        server_side.on_close(lambda code, reason: None)
+        server_side.on_message(lambda m: page_side.send(m) if pair["page_open"] else None)
+        self.pairs.append(pair)
+
+    def drop_page_side(self) -> dict[str, Any]:
+        pair = self.pairs[-1]
+        pair["page_open"] = False
+        pair["page"].close(code=1011, reason="network lost")
+        return pair
+
+
+def bound_sessions(server: RunningServer) -> list[str]:
+    """The connections bound to the server's live calls (read on the server's loop)."""
+
+    async def read(_: Any) -> list[str]:
+        registry = server.app.state.calls.registry
+        return [s for call in registry.live_calls() for s in call.bound_sessions()]
+
+    return server.call(read)
+
+
+def wait_bound(server: RunningServer, page: Page, session_id: str) -> None:
+    """Poll the server until `session_id` is bound to the call. The page's timer (not a
+    plain sleep) lets Playwright relay the routed WebSocket frames meanwhile."""
+    deadline = time.monotonic() + MEDIA_TIMEOUT_MS / 1000
+    while session_id not in bound_sessions(server):
+        assert time.monotonic() < deadline, f"{session_id} never took the call back"
+        page.wait_for_timeout(100)
+
+
+def test_a_call_survives_the_shoppers_websocket_reconnecting(
+    media_browser: Browser, call_server: RunningServer
+) -> None:
+    """The shopper's WebSocket drops during a video call and reconnects before the server
+    noticed the old one was gone: the call goes on (media does not need the socket). Once
+    the server sees the old connection close, the widget rejoins from the new one, and a
+    screen share (a renegotiation) passes through it."""
+    base = call_server.base_url
+    agent = call_server.app.state.demo["agents"][0]
+    problems = Problems()
+    shop_context = media_browser.new_context(viewport={"width": 1200, "height": 820})
+    sockets = Sockets(shop_context)
+    shop = problems.watch(shop_context.new_page())
+    console = new_page(media_browser, problems, 1400, 820)
+
+    widget = open_widget(shop, base)
+    send_from_widget(widget, "Could you look at the glaze on my Tea Bowl?")
+    sign_in(console, base, agent)
+    console.locator(".conv").filter(has_text="Tea Bowl").click()
+    console.get_by_role("button", name="Assign to me").click()
+    video_button = widget.get_by_role("button", name="Start video call")
+    expect(video_button).to_be_enabled()
+    video_button.click()
+    ring = console.get_by_role("alertdialog", name="Incoming call")
+    ring.get_by_role("button", name="Accept video call").click()
+    widget_panel = widget.get_by_role("region", name="Call")
+    console_panel = console.get_by_role("region", name="Call")
+    expect(widget_panel.get_by_role("status")).to_have_text(f"Video call with {agent['name']}")
+    shop_frame = widget_frame(shop)
+    for side in (shop_frame, console):
+        wait_decoding(side)
+
+    # The page's side of the socket drops; the server's stays open.
+    old_session = shop_frame.evaluate("() => window.__kefuCall.sessionId")
+    old = sockets.drop_page_side()
+    shop_frame.wait_for_function(
+        """(old) => {
+          const c = window.__kefuCall;
+          return c.client.state === 'open' && c.sessionId && c.sessionId !== old
+            && (c.call === null || c.call.confirmed);
+        }""",
+        arg=old_session,
+        timeout=MEDIA_TIMEOUT_MS,
+    )
+    # The server still holds the call on the old connection: the widget keeps it.
+    assert shop_frame.evaluate(
+        "() => window.__kefuCall.phase === 'active' && window.__kefuCall.pc !== null"
+    )
+    assert old_session in bound_sessions(call_server)
+    first = wait_decoding(console)
+    wait_decoding(console, above=max(first))
+
+    # The server learns the old connection is gone; the widget rejoins from the new one.
+    new_session = shop_frame.evaluate("() => window.__kefuCall.sessionId")
+    # (A browser's WebSocket closes only with 1000 or 3000-4999: 1001 would be refused.)
+    old["server"].close(code=4000, reason="gone")
+    wait_bound(call_server, shop, new_session)
+    expect(widget_panel.get_by_role("status")).to_have_text(f"Video call with {agent['name']}")
+    expect(console_panel.get_by_role("status")).to_have_text(
+        re.compile(r"^Video call with Visitor")
+    )
+
+    # Signaling works again: a screen share reaches the agent as a second video.
+    share = widget_panel.get_by_role("button", name="Share screen")
+    share.click()
+    wait_receiving_video(console, 2)
+    wait_decoding(console, streams=2)
+    widget_panel.get_by_role("button", name="Hang up").click()
+    for panel in (widget_panel, console_panel):
+        expect(panel.get_by_role("status")).to_have_text(re.compile(r"^Video call ended · \d"))
 
     assert problems == []
