@@ -56,7 +56,9 @@ class Cable:
         """Close every connection, and refuse new ones until `mend`."""
         self.up = False
         for page_side, server_side in self.live:
-            server_side.close(code=1001)
+            # A page's WebSocket may only close with 1000 or 3000-4999; 1001 would fail
+            # silently and the server would never see the connection go.
+            server_side.close(code=4000)
             page_side.close(code=1011, reason="cable cut")
         self.live.clear()
 

@@ -14,8 +14,8 @@ import aioice.ice
 import httpx
 import pytest
 
-from tests.harness import RunningServer, TenantFixture, make_settings, new_tenant
-from tests.services import create_pg_database, drop_pg_database
+from tests.harness import RunningServer, TenantFixture, new_tenant
+from tests.services import backend_server
 
 RING_TIMEOUT = 3.0
 RECONNECT_GRACE = 1.0
@@ -43,15 +43,9 @@ def loopback_ice(monkeypatch: pytest.MonkeyPatch) -> None:
 def timers_server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningServer]:
-    url = create_pg_database() if request.param == "postgres" else None
     data_dir = tmp_path_factory.mktemp(f"calls-{request.param}")
-    running = RunningServer(make_settings(data_dir, url, **TIMER_SETTINGS)).start()
-    try:
+    with backend_server(request.param, data_dir, **TIMER_SETTINGS) as running:
         yield running
-    finally:
-        running.stop()
-        if url:
-            drop_pg_database(url)
 
 
 @pytest.fixture
