@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth import Principal, TokenSigner, identity_is_signed
 from server.errors import Forbidden, Unauthorized
@@ -151,3 +152,13 @@ async def open_conversation_for(db: Database, visitor: Principal) -> tuple[Conve
         conversation = Conversation(tenant_id=visitor.tenant_id, visitor_id=visitor.id)
         session.add(conversation)
     return conversation, True
+
+
+async def own_visitor_row(session: AsyncSession, principal: Principal) -> Visitor:
+    """The calling shopper's own row, to change in `session`; staff tokens are refused."""
+    if principal.kind != "visitor":
+        raise Forbidden("this needs a visitor token", "visitor_required")
+    visitor = await session.get(Visitor, principal.id)
+    if visitor is None or visitor.tenant_id != principal.tenant_id:
+        raise Forbidden("unknown visitor", "visitor_required")
+    return visitor

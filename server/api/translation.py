@@ -10,9 +10,10 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from server.api.deps import CurrentAdmin, CurrentAgent, CurrentPrincipal, RuntimeDep
 from server.chat import conversation_for
-from server.errors import BadRequest, Forbidden, Unavailable
-from server.store.models import Tenant, Visitor
+from server.errors import BadRequest, Unavailable
+from server.store.models import Tenant
 from server.translating import DEFAULT_LANGUAGES, Translator
+from server.visitors import own_visitor_row
 from translation.glossary import Glossary
 
 router = APIRouter(tags=["translation"])
@@ -104,11 +105,7 @@ async def choose_language(
     body: LanguageChoice, principal: CurrentPrincipal, runtime: RuntimeDep
 ) -> dict[str, Any]:
     """The shopper picks the language to read the chat in."""
-    if principal.kind != "visitor":
-        raise Forbidden("this needs a visitor token", "visitor_required")
     async with runtime.db.write() as session:
-        visitor = await session.get(Visitor, principal.id)
-        if visitor is None or visitor.tenant_id != principal.tenant_id:
-            raise Forbidden("unknown visitor", "visitor_required")
+        visitor = await own_visitor_row(session, principal)
         visitor.language = body.language
     return {"language": body.language}

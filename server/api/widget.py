@@ -17,10 +17,15 @@ from server.api.deps import CurrentPrincipal, RuntimeDep, own_origin
 from server.conversations import conversation_summary
 from server.errors import Forbidden
 from server.scheduling.localtime import zone
-from server.store.models import Tenant, Visitor
+from server.store.models import Tenant
 from server.tenants import normalize_origin, origin_allowed, tenant_by_widget_key
 from server.translating import DEFAULT_LANGUAGES
-from server.visitors import open_conversation_for, open_visitor_session, visitor_principal
+from server.visitors import (
+    open_conversation_for,
+    open_visitor_session,
+    own_visitor_row,
+    visitor_principal,
+)
 
 router = APIRouter(prefix="/api/v1/widget", tags=["widget"])
 
@@ -117,12 +122,8 @@ async def leave_contact(
 ) -> dict[str, Any]:
     """The shopper leaves an email address (the offline auto-reply offers it), so agents
     can answer by email too; agents see it with the conversation."""
-    if principal.kind != "visitor":
-        raise Forbidden("this needs a visitor token", "visitor_required")
     async with runtime.db.write() as session:
-        visitor = await session.get(Visitor, principal.id)
-        if visitor is None or visitor.tenant_id != principal.tenant_id:
-            raise Forbidden("unknown visitor", "visitor_required")
+        visitor = await own_visitor_row(session, principal)
         visitor.email = body.email
         if body.name:
             visitor.name = body.name

@@ -210,6 +210,16 @@ class KefuNode:
             response = await http.get(self.base_url + "/readyz")
             return response.status_code, response.json()
 
+    async def wait_readyz(self, status: int, timeout: float) -> dict[str, Any]:
+        """/readyz's body once it answers `status`; fails after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            code, body = await self.readyz()
+            if code == status:
+                return body
+            assert time.monotonic() < deadline, f"{self.name} /readyz stayed {code}: {body}"
+            await asyncio.sleep(0.1)
+
     def kill(self) -> None:
         """SIGKILL: no shutdown, no goodbye to clients, Redis or PostgreSQL."""
         if self.process is not None and self.alive:

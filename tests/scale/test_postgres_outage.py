@@ -14,20 +14,10 @@ import asyncio
 import time
 
 from tests.scale.client import ResumingClient
-from tests.scale.cluster import Cluster, KefuNode, OwnPostgres
+from tests.scale.cluster import Cluster, OwnPostgres
 
 BACKGROUND = 4
 BACKGROUND_MESSAGES = 40
-
-
-async def _wait_readyz(node: KefuNode, status: int, timeout: float) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        code, body = await node.readyz()
-        if code == status:
-            return body
-        assert time.monotonic() < deadline, f"{node.name} /readyz stayed {code}: {body}"
-        await asyncio.sleep(0.1)
 
 
 async def _steady(client: ResumingClient, cid: str, stop_after: int) -> None:
@@ -97,7 +87,7 @@ async def test_postgres_outage_refuses_sends_then_recovers(
             assert error["code"] == "store_unavailable", error
             assert error["retryable"] is True, error
         for node in nodes:
-            body = await _wait_readyz(node, 503, 15)
+            body = await node.wait_readyz(503, 15)
             assert body["store"].startswith("unreachable") and body["bus"] == "ok", body
         await asyncio.sleep(0.5)  # any late ack would show up now
         assert not [k for k in refused_ids if k in shop.acks], "acked while the store was down"
@@ -105,7 +95,7 @@ async def test_postgres_outage_refuses_sends_then_recovers(
 
         await asyncio.to_thread(own_postgres.start)
         for node in nodes:
-            await _wait_readyz(node, 200, 30)
+            await node.wait_readyz(200, 30)
         await shop.resend_pending()
         await shop.wait_acked(refused_ids, 30)
         assert [shop.acks[k]["duplicate"] for k in refused_ids] == [False, False, False]

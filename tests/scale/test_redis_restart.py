@@ -11,23 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 
 from tests.scale.client import ResumingClient
-from tests.scale.cluster import Cluster, KefuNode
+from tests.scale.cluster import Cluster
 from tests.services import OwnRedis
 
 SHOPPERS = 4
-
-
-async def _wait_readyz(node: KefuNode, status: int, timeout: float) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        code, body = await node.readyz()
-        if code == status:
-            return body
-        assert time.monotonic() < deadline, f"{node.name} /readyz stayed {code}: {body}"
-        await asyncio.sleep(0.1)
 
 
 async def _traffic(clients: list[ResumingClient], cids: list[str], stop: asyncio.Event) -> int:
@@ -80,7 +69,7 @@ async def test_redis_restart_loses_nothing(cluster: Cluster, own_redis: OwnRedis
         await asyncio.sleep(0.5)
         own_redis.stop()
         for node in nodes:
-            body = await _wait_readyz(node, 503, 15)
+            body = await node.wait_readyz(503, 15)
             assert body["store"] == "ok" and body["bus"].startswith("unreachable"), body
         await asyncio.sleep(1.0)  # keep sending while Redis is down
         stop.set()
@@ -92,7 +81,7 @@ async def test_redis_restart_loses_nothing(cluster: Cluster, own_redis: OwnRedis
 
         own_redis.start()
         for node in nodes:
-            assert await _wait_readyz(node, 200, 20) == {"ready": True, "store": "ok", "bus": "ok"}
+            assert await node.wait_readyz(200, 20) == {"ready": True, "store": "ok", "bus": "ok"}
         # Nothing more is sent: the nodes' own catch-up after reconnecting delivers it all.
         await everyone_has_the_store()
 
@@ -154,10 +143,10 @@ async def test_concurrent_sends_right_after_a_redis_restart_reach_followers(
             await agent.wait_seq(cid, 3, 15)
 
         own_redis.stop()
-        await _wait_readyz(node_a, 503, 15)
+        await node_a.wait_readyz(503, 15)
         own_redis.start()
         for node in (node_a, node_b):
-            await _wait_readyz(node, 200, 20)
+            await node.wait_readyz(200, 20)
         await asyncio.sleep(1.0)
 
         for client, cid in zip(shop_clients, cids, strict=True):
