@@ -230,11 +230,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from pydantic import ValidationError
+
     from server.errors import KefuError
     from translation.errors import TranslationError
 
     try:
         return int(args.func(args))
+    except ValidationError as exc:
+        if exc.title != "Settings":
+            raise
+        for problem in exc.errors():
+            name = ".".join(str(part) for part in problem["loc"]) or "settings"
+            print(f"error: setting {name} (KEFU_{name.upper()}): {problem['msg']}", file=sys.stderr)
+        return 2
     except KefuError as exc:
         print(f"error: {exc.message} ({exc.code})", file=sys.stderr)
         return 1

@@ -289,3 +289,24 @@ def test_serve_demo_twice_keeps_the_store_and_logins(tmp_path: Path) -> None:
             assert response.status_code == 200, response.text
         assert demo_session(again.base_url, demo["widget_key"]).status_code == 200
     assert mode(data / "demo.json") == 0o600
+
+
+def test_serve_refuses_workers_without_redis_or_with_the_demo(tmp_path: Path) -> None:
+    """Several worker processes share events only through Redis; the demo is one process."""
+    alone = kefu("serve", "--workers", "2", "--data-dir", str(tmp_path))
+    assert alone.returncode != 0
+    assert "--workers above 1 needs KEFU_REDIS_URL" in alone.stderr
+    demo = subprocess.run(
+        [*kefu_command(), "serve", "--workers", "2", "--demo", "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=COMMAND_TIMEOUT_SECONDS,
+        env={**clean_env(), "KEFU_REDIS_URL": "redis://127.0.0.1:6379/0"},
+        check=False,
+    )
+    assert demo.returncode != 0
+    assert "--demo runs in one process" in demo.stderr
+    bad = kefu("serve", "--workers", "0", "--data-dir", str(tmp_path))
+    assert bad.returncode == 2
+    assert "error: setting workers (KEFU_WORKERS): Input should be greater than" in bad.stderr
+    assert "Traceback" not in bad.stderr
