@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 import uuid
@@ -84,6 +85,8 @@ class Session:
         self.principal = principal
         self.id = uuid.uuid4().hex[:12]
         self.closing: int | None = None
+        self.farewell: dict[str, Any] | None = None
+        """A last frame written just before closing (why the connection ends)."""
         self.done = asyncio.Event()
         self.outbox = Outbox(
             send_text=websocket.send_text,
@@ -109,6 +112,11 @@ class Session:
 
     # Delivery from the hub
     def deliver(self, envelope: dict[str, Any]) -> None:
+        if envelope.get("revoke") and not self.outbox.addresses.isdisjoint(envelope.get("to", ())):
+            # The person's access ended (an agent deactivated): say why, then close 4003.
+            self.farewell = envelope["frame"]
+            self.close_soon(CloseCode.UNAUTHORIZED)
+            return
         self.outbox.deliver(envelope)
 
     def resync(self) -> None:
@@ -418,7 +426,11 @@ async def _serve(session: Session, hello: Hello) -> None:
         for closed in runtime.hooks.on_session_close:
             await closed(session)
         if session.closing is not None:
-            await _close(session.websocket, session.closing, "slow_consumer")
+            if session.farewell is not None:
+                with contextlib.suppress(Exception):
+                    text = json.dumps(session.farewell, separators=(",", ":"))
+                    await asyncio.wait_for(session.websocket.send_text(text), 2)
+            await _close(session.websocket, session.closing, _CLOSE_REASONS[session.closing])
 
 
 def _presence_hooks(runtime: Runtime, principal: Principal, online: bool) -> None:
@@ -496,6 +508,9 @@ async def _receive_loop(session: Session) -> None:
 
 def _rate_limited(frame_id: str | None) -> ProtocolError:
     return ProtocolError("rate_limited", "too many frames; slow down and retry", frame_id)
+
+
+_CLOSE_REASONS = {CloseCode.SLOW_CONSUMER: "slow_consumer", CloseCode.UNAUTHORIZED: "unauthorized"}
 
 
 async def _close(websocket: WebSocket, code: int, reason: str) -> None:

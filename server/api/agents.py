@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter
@@ -10,7 +11,12 @@ from sqlalchemy import select
 
 from server.api.deps import CurrentAdmin, CurrentAgent, RuntimeDep
 from server.auth import hash_password
+from server.bus import Message
+from server.connection import person_address
 from server.errors import Forbidden, NotFound
+from server.events import staff_channel
+from server.protocol import error_frame
+from server.runtime import Runtime
 from server.store.models import Agent
 from server.tenants import agent_public, create_agent
 
@@ -107,4 +113,21 @@ async def update_agent(
                 setattr(row, key, value)
         if body.password is not None:
             row.password_hash = hash_password(body.password)
+    if body.active is False:
+        await end_agent_connections(runtime, row.tenant_id, row.id)
     return agent_public(row)
+
+
+async def end_agent_connections(runtime: Runtime, tenant_id: str, agent_id: str) -> None:
+    """Close every open connection of a deactivated agent, on every node: each gets an
+    `error {code: agent_deactivated}` and close 4003 (their tokens are refused already)."""
+    frame = error_frame("agent_deactivated", "this account was deactivated by an admin")
+    envelope: Message = {
+        "conversation_id": None,
+        "seq": None,
+        "frame": frame,
+        "ts": time.time(),
+        "to": [person_address("agent", agent_id)],
+        "revoke": True,
+    }
+    await runtime.bus.publish(staff_channel(tenant_id), envelope)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import httpx
+import pytest
+from websockets.exceptions import ConnectionClosed
 
 from server.auth import Principal
 from tests.harness import RunningServer, TenantFixture, WsClient
@@ -76,12 +78,26 @@ async def test_deactivated_agent_can_no_longer_log_in_refresh_or_use_a_token(
     first = await login(http, tenant.agent.email, tenant.agent.password)
     refresh_token = first.json()["refresh_token"]
     access_token = first.json()["access_token"]
+    # Two tabs open before; a colleague's connection must stay.
+    tabs = [await WsClient.open(server, access_token) for _ in range(2)]
+    colleague = await WsClient.open(server, tenant.admin.token)
 
     off = await http.patch(
         f"/api/v1/agents/{tenant.agent.id}", json={"active": False}, headers=tenant.admin.headers
     )
     assert off.status_code == 200, off.text
     assert off.json()["active"] is False
+
+    # Connections already open end at once: told why, then closed with 4003.
+    for tab in tabs:
+        ended = await tab.expect("error")
+        assert ended["code"] == "agent_deactivated"
+        with pytest.raises(ConnectionClosed) as closed:
+            await tab.recv()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4003
+    await colleague.send({"type": "ping", "id": "still-here"})
+    await colleague.expect("pong", id="still-here")
+    await colleague.close()
 
     again = await login(http, tenant.agent.email, tenant.agent.password)
     assert again.status_code == 401
