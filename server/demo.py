@@ -88,3 +88,4 @@ async def seed_demo_scheduling(runtime: Runtime, tenant_id: str) -> None:
         if tenant is not None and "routing" not in tenant.settings:
             routing = {"enabled": runtime.settings.demo_routing, "fallback_to_language": True}
             tenant.settings = {**tenant.settings, "routing": routing}
+    runtime.tenant_settings.forget(tenant_id)

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
@@ -90,7 +90,7 @@ class RoutingPolicy:
     default_market: str | None = None
 
     @classmethod
-    def from_settings(cls, settings: dict[str, Any] | None) -> RoutingPolicy:
+    def from_settings(cls, settings: Mapping[str, Any] | None) -> RoutingPolicy:
         data = (settings or {}).get("routing")
         if not isinstance(data, dict):
             return cls()
@@ -440,9 +440,10 @@ class RoutingService:
     # Reading the world
 
     async def policy(self, tenant_id: str) -> RoutingPolicy:
-        async with self.runtime.db.read() as session:
-            settings = await session.scalar(select(Tenant.settings).where(Tenant.id == tenant_id))
-        return RoutingPolicy.from_settings(settings)
+        """The tenant's routing settings (from `runtime.tenant_settings`, kept in memory)."""
+        return await self.runtime.tenant_settings.derived(
+            tenant_id, "routing", RoutingPolicy.from_settings
+        )
 
     async def team(
         self, tenant_id: str, now: datetime | None = None, policy: RoutingPolicy | None = None

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select
@@ -31,7 +32,7 @@ from sqlalchemy import select
 from server.auth import Principal
 from server.chat import Posted, append_event
 from server.runtime import Runtime
-from server.store.models import Agent, Conversation, Tenant, Visitor
+from server.store.models import Agent, Conversation, Visitor
 from translation.glossary import Glossary
 from translation.service import Flag, TranslationResult, TranslationService
 
@@ -39,6 +40,12 @@ log = logging.getLogger(__name__)
 
 DEFAULT_LANGUAGES = ("en", "zh", "es", "de", "fr", "pt", "ar", "ja", "ko", "ru", "it")
 _REPORTED_LIMIT = 10_000
+
+
+def _context_of(settings: Mapping[str, Any]) -> tuple[list[str], Glossary | None]:
+    languages = list(settings.get("languages") or DEFAULT_LANGUAGES)
+    glossary_data = settings.get("glossary")
+    return languages, Glossary.from_json(glossary_data) if glossary_data else None
 
 
 class Translator:
@@ -50,13 +57,8 @@ class Translator:
         self._reported_missing: OrderedDict[tuple[str, str, str], None] = OrderedDict()
 
     async def tenant_context(self, tenant_id: str) -> tuple[list[str], Glossary | None]:
-        async with self.runtime.db.read() as session:
-            tenant = await session.get(Tenant, tenant_id)
-        settings = tenant.settings if tenant else {}
-        languages = settings.get("languages") or list(DEFAULT_LANGUAGES)
-        glossary_data = settings.get("glossary")
-        glossary = Glossary.from_json(glossary_data) if glossary_data else None
-        return languages, glossary
+        """The tenant's languages and glossary (compiled once per settings fill)."""
+        return await self.runtime.tenant_settings.derived(tenant_id, "translation", _context_of)
 
     async def readers(
         self, conversation: Conversation

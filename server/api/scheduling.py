@@ -532,6 +532,7 @@ async def put_routing(
             current[key] = value.upper() if key == "default_market" and value else value
         tenant.settings = {**tenant.settings, "routing": current}
         policy = RoutingPolicy.from_settings(tenant.settings)
+    runtime.tenant_settings.forget(admin.tenant_id)
     if policy.enabled:
         runtime.hooks.spawn(routing_service(request).drain(admin.tenant_id), "drain on enable")
     return policy.to_dict()

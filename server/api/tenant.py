@@ -51,6 +51,7 @@ async def update_tenant(
             ]
         if body.settings is not None:
             tenant.settings = {**tenant.settings, **body.settings}
+    runtime.tenant_settings.forget(admin.tenant_id)
     return tenant_public(tenant, include_secrets=True)
 
 

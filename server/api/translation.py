@@ -81,6 +81,7 @@ async def update_translation_settings(
         if body.glossary is not None:
             settings["glossary"] = body.glossary
         tenant.settings = settings
+    runtime.tenant_settings.forget(admin.tenant_id)
     return {"languages": settings.get("languages"), "glossary": settings.get("glossary") or {}}
 
 
