@@ -23,8 +23,8 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from server import gateway, web
 from server.api import agents, auth, calls, conversations, scheduling, tenant, translation, widget
 from server.auth import TokenSigner
-from server.bus import Bus, Presence
-from server.bus.memory import MemoryBus, MemoryPresence
+from server.bus import Bus, Leases, Presence
+from server.bus.memory import MemoryBus, MemoryLeases, MemoryPresence
 from server.calls import install as install_calls
 from server.config import Settings, load_or_create_secret
 from server.errors import KefuError
@@ -38,15 +38,17 @@ log = logging.getLogger(__name__)
 
 
 def _bus_and_presence(
-    settings: Settings, on_reconnect: Callable[[], Coroutine[Any, Any, None]]
-) -> tuple[Bus, Presence]:
+    settings: Settings, node_id: str, on_reconnect: Callable[[], Coroutine[Any, Any, None]]
+) -> tuple[Bus, Presence, Leases]:
     if settings.redis_url:
-        from server.bus.redis import RedisBus, RedisPresence
+        from server.bus.redis import RedisBus, RedisLeases, RedisPresence
 
-        return RedisBus(settings.redis_url, on_reconnect=on_reconnect), RedisPresence(
-            settings.redis_url
+        return (
+            RedisBus(settings.redis_url, on_reconnect=on_reconnect),
+            RedisPresence(settings.redis_url, node_id=node_id),
+            RedisLeases(settings.redis_url),
         )
-    return MemoryBus(), MemoryPresence()
+    return MemoryBus(), MemoryPresence(), MemoryLeases()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -58,14 +60,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         url = settings.resolved_database_url
         await asyncio.to_thread(upgrade, url)
         db = Database(url)
-        bus, presence = _bus_and_presence(settings, lambda: app.state.runtime.resync_all())
+        node_id = uuid.uuid4().hex[:12]
+        bus, presence, leases = _bus_and_presence(
+            settings, node_id, lambda: app.state.runtime.resync_all()
+        )
         await bus.start()
         await presence.start()
+        await leases.start()
         runtime = Runtime(
             settings=settings,
             db=db,
             bus=bus,
             presence=presence,
+            leases=leases,
+            node_id=node_id,
             signer=TokenSigner(load_or_create_secret(settings)),
         )
         app.state.runtime = runtime
@@ -86,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await runtime.hooks.stop()
             if app.state.translator is not None:
                 await app.state.translator.service.aclose()
+            await leases.close()
             await presence.close()
             await bus.close()
             await db.dispose()

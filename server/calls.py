@@ -33,9 +33,11 @@ Decisions:
   reopens it and lets routing find an agent), an agent reopens it first. A call already
   live is not ended by closing, transferring or reassigning the conversation: people end
   calls, the inbox does not.
-- The registry is per node (`signaling.registry`), so both participants must be connected
-  to the node that holds the call until issue 6 brings a shared registry. Delivery already
-  goes through the bus, so it will work across nodes unchanged.
+- The registry is per node (`signaling.registry`); with several nodes each tenant's calls
+  live on one of them, its call home, and the others forward their clients' call frames
+  and connection opens/closes to it (`server.call_home`, which explains why and what a
+  dying home costs). The handlers here take any `CallSession`: a local connection or a
+  `call_home.RemoteSession`. Delivery goes through the bus, so it crosses nodes as is.
 - A node that shuts down ends its live calls `failed`, announced and stored.
 - Refused `call.signal` frames cost the connection's rate (`rate_limited` once it is
   spent); accepted ones are bounded only by the per-call budget of `signaling.relay`.
@@ -50,13 +52,14 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth import Principal
 from server.bus import Message
+from server.call_home import CallHome
 from server.chat import append_event, conversation_for
 from server.connection import person_address, session_address
 from server.events import staff_channel, visitor_channel
@@ -107,6 +110,30 @@ def participant_of(principal: Principal) -> Participant:
     return Participant(principal.kind, principal.id)
 
 
+class _Rate(Protocol):
+    def take(self) -> bool: ...
+
+
+class _Sink(Protocol):
+    def send(self, frame: dict[str, Any]) -> None: ...
+
+
+class CallSession(Protocol):
+    """What the handlers need of a connection: `gateway.Session` or a remote one."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def principal(self) -> Principal: ...
+
+    @property
+    def rate(self) -> _Rate: ...
+
+    @property
+    def outbox(self) -> _Sink: ...
+
+
 @dataclass(frozen=True, slots=True)
 class CallInfo:
     """What the gateway knows of a live call beyond `signaling`: where its people are."""
@@ -131,6 +158,17 @@ class CallService:
         self._info: dict[str, CallInfo] = {}
         self._history: dict[str, asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
+        self.home: CallHome | None = None  # set by `install`
+        self.handlers: dict[str, Callable[[CallSession, Any], Awaitable[None]]] = {
+            "call.invite": self.on_invite,
+            "call.accept": self.on_accept,
+            "call.decline": self.on_decline,
+            "call.cancel": self.on_cancel,
+            "call.hangup": self.on_hangup,
+            "call.rejoin": self.on_rejoin,
+            "call.signal": self.on_signal,
+        }
+        assert set(self.handlers) == set(CALL_FRAMES), "every call frame needs a handler"
 
     # --- ICE ---------------------------------------------------------------------------
 
@@ -281,7 +319,7 @@ class CallService:
 
     # --- frames ------------------------------------------------------------------------
 
-    async def on_invite(self, session: Session, frame: CallInvite) -> None:
+    async def on_invite(self, session: CallSession, frame: CallInvite) -> None:
         principal = session.principal
         async with self.runtime.db.read() as db:
             conversation = await conversation_for(db, principal, frame.conversation_id)
@@ -308,7 +346,7 @@ class CallService:
         incoming = incoming_frame(call, self.ice_servers(call.callee), names=names)
         await self._to_person(info, call.callee, call, incoming)
 
-    async def on_accept(self, session: Session, frame: CallAccept) -> None:
+    async def on_accept(self, session: CallSession, frame: CallAccept) -> None:
         me = participant_of(session.principal)
         call = self.registry.accept(frame.call_id, me, session.id, now())
         self._wake.set()
@@ -319,22 +357,22 @@ class CallService:
             frame_id = frame.id if who == me else None
             await self._to_person(info, who, call, accepted_frame(call, who, frame_id=frame_id))
 
-    async def on_decline(self, session: Session, frame: CallDecline) -> None:
+    async def on_decline(self, session: CallSession, frame: CallDecline) -> None:
         me = participant_of(session.principal)
         call = self.registry.decline(frame.call_id, me, now())
         await self._finish(call, actor=me, frame_id=frame.id)
 
-    async def on_cancel(self, session: Session, frame: CallCancel) -> None:
+    async def on_cancel(self, session: CallSession, frame: CallCancel) -> None:
         me = participant_of(session.principal)
         call = self.registry.cancel(frame.call_id, me, now())
         await self._finish(call, actor=me, frame_id=frame.id)
 
-    async def on_hangup(self, session: Session, frame: CallHangup) -> None:
+    async def on_hangup(self, session: CallSession, frame: CallHangup) -> None:
         me = participant_of(session.principal)
         call = self.registry.hangup(frame.call_id, me, now(), EndReason(frame.reason))
         await self._finish(call, actor=me, frame_id=frame.id)
 
-    async def on_rejoin(self, session: Session, frame: CallRejoin) -> None:
+    async def on_rejoin(self, session: CallSession, frame: CallRejoin) -> None:
         me = participant_of(session.principal)
         call = self.registry.rejoin(frame.call_id, me, session.id, now())
         self._wake.set()
@@ -342,7 +380,7 @@ class CallService:
         if info is not None:
             await self._announce_state(call, info, actor=me, frame_id=frame.id)
 
-    async def on_signal(self, session: Session, frame: CallSignal) -> None:
+    async def on_signal(self, session: CallSession, frame: CallSignal) -> None:
         me = participant_of(session.principal)
         try:
             call = self.registry.get(frame.call_id)
@@ -370,13 +408,13 @@ class CallService:
 
     # --- connections -------------------------------------------------------------------
 
-    async def welcome_extras(self, session: Session) -> dict[str, Any]:
+    async def welcome_extras(self, session: CallSession) -> dict[str, Any]:
         return {
             "ice_servers": self.ice_servers(participant_of(session.principal)),
             "calls": self.limits(),
         }
 
-    async def on_session_open(self, session: Session) -> None:
+    async def on_session_open(self, session: CallSession) -> None:
         """After `welcome` and its replay: the live call this person is in, if any."""
         me = participant_of(session.principal)
         call = self.registry.call_of(me)
@@ -386,7 +424,7 @@ class CallService:
         names = info.names if info else None
         session.outbox.send(state_frame(call, me, ice_servers=self.ice_servers(me), names=names))
 
-    async def on_session_close(self, session: Session) -> None:
+    async def on_session_close(self, session: CallSession) -> None:
         try:
             call = self.registry.connection_closed(session.id, now())
             if call is None:
@@ -400,6 +438,26 @@ class CallService:
                 await self._announce_state(call, info)
         except Exception:
             log.exception("calls: closing connection %s failed", session.id)
+
+    def tenants_in_calls(self) -> set[str]:
+        """The tenants with a live call on this node."""
+        return {
+            info.tenant_id
+            for call in self.registry.live_calls()
+            if (info := self._info.get(call.id)) is not None
+        }
+
+    async def abort_tenant(self, tenant_id: str) -> None:
+        """End this node's live calls of a tenant `failed` (its call home moved away)."""
+        for call in self.registry.live_calls():
+            info = self._info.get(call.id)
+            if info is None or info.tenant_id != tenant_id:
+                continue
+            try:
+                self.registry.abort(call.id, now())
+                await self._finish(call)
+            except Exception:
+                log.exception("calls: ending %s failed", call.id)
 
     # --- timers ------------------------------------------------------------------------
 
@@ -449,21 +507,16 @@ def _answering_errors(handler: Callable[[Session, Any], Awaitable[None]]) -> Han
 
 def install(runtime: Runtime) -> CallService:
     service = CallService(runtime)
-    handlers: dict[str, Callable[[Session, Any], Awaitable[None]]] = {
-        "call.invite": service.on_invite,
-        "call.accept": service.on_accept,
-        "call.decline": service.on_decline,
-        "call.cancel": service.on_cancel,
-        "call.hangup": service.on_hangup,
-        "call.rejoin": service.on_rejoin,
-        "call.signal": service.on_signal,
-    }
-    assert set(handlers) == set(CALL_FRAMES), "every call frame needs a handler"
+    settings = runtime.settings
+    # An idle home lingers as long as ended calls stay readable (late frames: `call_ended`).
+    linger = service.registry.keep_ended.total_seconds()
+    service.home = home = CallHome(runtime, service, settings.call_home_ttl_seconds, linger)
     hooks = runtime.hooks
     for name, model in CALL_FRAMES.items():
-        hooks.add_frame(name, model, _answering_errors(handlers[name]))
+        hooks.add_frame(name, model, _answering_errors(home.frame_handler(service.handlers[name])))
     hooks.welcome_extras.append(service.welcome_extras)
-    hooks.on_session_open.append(service.on_session_open)
-    hooks.on_session_close.append(service.on_session_close)
+    hooks.on_session_open.append(home.session_opened)
+    hooks.on_session_close.append(home.session_closed)
     hooks.background.append(service.run_timers)
+    hooks.background.append(home.run)
     return service

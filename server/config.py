@@ -109,6 +109,10 @@ class Settings(BaseSettings):
     call_reconnect_grace_seconds: float = Field(default=30.0, ge=0)
     """A participant whose connection to an active call is lost may rejoin within this;
     after it the call ends `dropped`."""
+    call_home_ttl_seconds: float = Field(default=5.0, gt=0)
+    """With Redis: how long a node's claim on a tenant's calls (its call home, see
+    `server.call_home`) lasts unrenewed; the holder renews it every third of it. So also
+    how long after a node dies before another node takes new calls of its tenants."""
 
     @field_validator("secret")
     @classmethod

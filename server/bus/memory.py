@@ -1,9 +1,12 @@
-"""In-process bus and presence: the embedded default, a real implementation for one node."""
+"""In-process bus, presence and leases: the embedded default, a real implementation for
+one node."""
 
 from __future__ import annotations
 
 import logging
+import time
 from collections import defaultdict
+from collections.abc import Callable
 
 from server.bus import Handler, Message
 
@@ -79,3 +82,40 @@ class MemoryPresence:
 
     async def connected_agents(self, tenant_id: str) -> set[str]:
         return set(self._counts.get(tenant_id, {}))
+
+
+class MemoryLeases:
+    """Leases in this process, with expiry on `clock` (monotonic seconds)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._held: dict[str, tuple[str, float]] = {}
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        self._held.clear()
+
+    def _current(self, key: str) -> str | None:
+        held = self._held.get(key)
+        if held is None:
+            return None
+        if held[1] <= self._clock():
+            del self._held[key]
+            return None
+        return held[0]
+
+    async def acquire(self, key: str, holder: str, ttl: float) -> str:
+        current = self._current(key)
+        if current is not None and current != holder:
+            return current
+        self._held[key] = (holder, self._clock() + ttl)
+        return holder
+
+    async def holder(self, key: str) -> str | None:
+        return self._current(key)
+
+    async def release(self, key: str, holder: str) -> None:
+        if self._current(key) == holder:
+            del self._held[key]

@@ -10,6 +10,10 @@ retried a few times on a fresh connection (pooled connections go stale when Redi
 restarts); one that still fails is logged and dropped for the same reason, and never
 fails a send that committed.
 
+Leases: one string key per lease, its value the holder, with a `PX` expiry; taking,
+renewing and releasing are Lua scripts, so each is one atomic step in Redis. Errors are
+raised (the caller decides what an unreachable Redis means for what it coordinates).
+
 Presence: one sorted set per tenant, members `<agent id>|<node id>` scored by expiry
 time. Each node refreshes its members every `heartbeat` seconds, so the agents of a node
 that dies drop out on their own after `ttl` seconds. While Redis is unreachable presence
@@ -30,7 +34,7 @@ from typing import Any, cast
 
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialBackoff
+from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -77,6 +81,7 @@ class RedisBus:
         self._poll = poll_seconds
         self._max_backoff = max_backoff_seconds
         self._redis: Redis | None = None
+        self._subscriber: Redis | None = None
         self._handlers: dict[str, set[Handler]] = {}
         self._requests: asyncio.Queue[tuple[str, str, asyncio.Future[None]]] = asyncio.Queue()
         self._reader: asyncio.Task[None] | None = None
@@ -87,6 +92,15 @@ class RedisBus:
 
     async def start(self) -> None:
         self._redis = _client(self.url)
+        # The subscriber must NOT retry by itself: redis-py would reconnect and resubscribe
+        # silently, and the node would never resync what was published during the outage.
+        self._subscriber = Redis.from_url(
+            self.url,
+            decode_responses=True,
+            socket_timeout=5,
+            socket_connect_timeout=2,
+            retry=Retry(NoBackoff(), 0),
+        )
         self._reader = asyncio.create_task(self._read_forever(), name="redis-bus-reader")
         await asyncio.wait_for(self.connected.wait(), 10)
 
@@ -97,6 +111,8 @@ class RedisBus:
                 await self._reader
         if self._redis is not None:
             await self._redis.aclose()
+        if self._subscriber is not None:
+            await self._subscriber.aclose()
 
     async def ping(self) -> None:
         assert self._redis is not None
@@ -147,11 +163,11 @@ class RedisBus:
                 log.exception("bus handler failed on %s", channel)
 
     async def _read_forever(self) -> None:
-        assert self._redis is not None
+        assert self._subscriber is not None
         backoff = 0.05
         first = True
         while True:
-            pubsub = self._redis.pubsub()
+            pubsub = self._subscriber.pubsub()
             try:
                 await pubsub.ping()  # forces the connection, so failures surface here
                 if self._handlers:
@@ -299,3 +315,50 @@ class RedisPresence:
 
 def _key(tenant_id: str) -> str:
     return f"kefu:presence:{tenant_id}"
+
+
+# Take the key if free or ours (then also renew it); answer the holder afterwards.
+_ACQUIRE = """
+local current = redis.call('GET', KEYS[1])
+if current == false or current == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return ARGV[1]
+end
+return current
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
+class RedisLeases:
+    """Leases shared by every node on one Redis; a holder that stops renewing loses them."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._redis: Redis | None = None
+
+    async def start(self) -> None:
+        self._redis = _client(self.url)
+
+    async def close(self) -> None:
+        if self._redis is not None:
+            await self._redis.aclose()
+
+    async def acquire(self, key: str, holder: str, ttl: float) -> str:
+        assert self._redis is not None
+        millis = max(1, int(ttl * 1000))
+        result = await self._redis.eval(_ACQUIRE, 1, key, holder, str(millis))
+        return str(result)
+
+    async def holder(self, key: str) -> str | None:
+        assert self._redis is not None
+        value = await self._redis.get(key)
+        return None if value is None else str(value)
+
+    async def release(self, key: str, holder: str) -> None:
+        assert self._redis is not None
+        await self._redis.eval(_RELEASE, 1, key, holder)

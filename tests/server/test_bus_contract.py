@@ -1,4 +1,4 @@
-"""The bus and presence contracts, run against every implementation (memory, Redis)."""
+"""The bus, presence and leases contracts, run against every implementation (memory, Redis)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from server.bus.memory import MemoryBus, MemoryPresence
-from server.bus.redis import RedisBus, RedisPresence
+from server.bus.memory import MemoryBus, MemoryLeases, MemoryPresence
+from server.bus.redis import RedisBus, RedisLeases, RedisPresence
 from tests.services import REDIS_URL, OwnRedis, require_redis
 
 
@@ -37,6 +37,18 @@ async def presence(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
     yield instance
     if request.param == "redis":
         await instance.close()
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def leases(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
+    if request.param == "redis":
+        await require_redis()
+        instance: Any = RedisLeases(REDIS_URL)
+    else:
+        instance = MemoryLeases()
+    await instance.start()
+    yield instance
+    await instance.close()
 
 
 def channel() -> str:
@@ -105,6 +117,56 @@ async def test_presence_counts_connections(presence: Any) -> None:
     assert await presence.disconnected(tenant, agent) is True
     assert await presence.connected_agents(tenant) == set()
     assert await presence.connected_agents(uuid.uuid4().hex) == set()
+
+
+async def test_a_lease_has_one_holder_until_released(leases: Any) -> None:
+    key = f"test:lease:{uuid.uuid4().hex}"
+    assert await leases.holder(key) is None
+    assert await leases.acquire(key, "node-a", 30) == "node-a"
+    assert await leases.acquire(key, "node-b", 30) == "node-a"  # taken: answers the holder
+    assert await leases.acquire(key, "node-a", 30) == "node-a"  # a renewal
+    assert await leases.holder(key) == "node-a"
+    await leases.release(key, "node-b")  # not b's to free
+    assert await leases.holder(key) == "node-a"
+    await leases.release(key, "node-a")
+    assert await leases.holder(key) is None
+    assert await leases.acquire(key, "node-b", 30) == "node-b"
+    await leases.release(key, "node-b")
+
+
+async def test_an_unrenewed_lease_expires_and_a_renewed_one_does_not(leases: Any) -> None:
+    lapsing, renewed = (f"test:lease:{uuid.uuid4().hex}" for _ in range(2))
+    assert await leases.acquire(lapsing, "node-a", 0.3) == "node-a"
+    assert await leases.acquire(renewed, "node-a", 0.3) == "node-a"
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 5
+    while await leases.holder(lapsing) is not None:
+        assert loop.time() < deadline, "the lease never expired"
+        assert await leases.acquire(renewed, "node-a", 0.3) == "node-a"
+        await asyncio.sleep(0.05)
+    assert await leases.holder(renewed) == "node-a"
+    assert await leases.acquire(lapsing, "node-b", 30) == "node-b"  # free again: taken over
+    await leases.release(lapsing, "node-b")
+    await leases.release(renewed, "node-a")
+
+
+async def test_redis_leases_are_shared_by_nodes() -> None:
+    await require_redis()
+    node_a, node_b = RedisLeases(REDIS_URL), RedisLeases(REDIS_URL)
+    await node_a.start()
+    await node_b.start()
+    key = f"test:lease:{uuid.uuid4().hex}"
+    results = ["", ""]
+    try:
+        results = await asyncio.gather(
+            *(lease.acquire(key, name, 30) for lease, name in ((node_a, "a"), (node_b, "b")))
+        )
+        assert results[0] == results[1] in ("a", "b")  # one winner, seen by both
+        assert await node_b.holder(key) == results[0]
+    finally:
+        await node_a.release(key, results[0])
+        await node_a.close()
+        await node_b.close()
 
 
 async def test_redis_bus_reaches_other_nodes() -> None:
