@@ -6,6 +6,9 @@ connections the kernel spreads over the workers talk as on one server.
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import httpx
 
 from tests.scale.client import ResumingClient
@@ -14,14 +17,15 @@ from tests.scale.cluster import Cluster
 PAIRS = 4
 
 
-async def _worker_pids(base_url: str, attempts: int = 200) -> set[int]:
-    """Process ids answering /healthz, each request on a new connection, until two."""
+async def _worker_pids(base_url: str, within: float = 60.0) -> set[int]:
+    """Process ids answering /healthz, each request on a new connection, until two answer
+    (the second worker may still be starting when the first is ready) or `within` s."""
     pids: set[int] = set()
-    for _ in range(attempts):
+    deadline = time.monotonic() + within
+    while len(pids) < 2 and time.monotonic() < deadline:
         async with httpx.AsyncClient(base_url=base_url, timeout=5) as http:
             pids.add((await http.get("/healthz")).json()["pid"])
-        if len(pids) == 2:
-            break
+        await asyncio.sleep(0.02)
     return pids
 
 
