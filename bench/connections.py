@@ -254,7 +254,9 @@ async def main(args: argparse.Namespace) -> None:
         print(f"note: the fd limit is {fd_limit}; {total} connections may not fit")
     work = Path(tempfile.mkdtemp(prefix="kefu-bench-conn-"))
     database_url = args.database_url or f"sqlite+aiosqlite:///{work / 'kefu.db'}"
-    server = kefu_process(work, "node", database_url)
+    server = kefu_process(
+        work, "node", database_url, ws_compression="false" if args.no_compression else "true"
+    )
     server.start(nofile=total + 1000)
     context = multiprocessing.get_context("spawn")
     ours, theirs = context.Pipe()
@@ -339,6 +341,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=100, help="handshakes at a time")
     parser.add_argument("--max-seconds", type=float, default=300.0, help="bound per phase")
     parser.add_argument("--database-url", default=None, help="default: SQLite in a temp folder")
+    parser.add_argument(
+        "--no-compression", action="store_true", help="serve with KEFU_WS_COMPRESSION=false"
+    )
     return parser.parse_args(argv)
 
 

@@ -43,6 +43,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "ws_max_size": max(4 * settings.max_frame_bytes, 1 << 20),
         "ws_ping_interval": 20,
         "ws_ping_timeout": 20,
+        "ws_per_message_deflate": settings.ws_compression,
     }
     if log_config is not None:
         options["log_config"] = log_config

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     workers: int = Field(default=1, ge=1, le=64)
     """Processes `kefu serve` runs on one port; more than one needs `KEFU_REDIS_URL` (the
     processes share the bus and presence through Redis) and is not for `--demo`."""
+    ws_compression: bool = True
+    """Offer permessage-deflate on WebSockets: smaller replays and history pages, at about
+    45 KiB of server memory per idle connection (docs/performance.md)."""
     demo: bool = False
     """Seed and serve the demo store (`kefu serve --demo`)."""
     web_dir: Path | None = None
