@@ -7,17 +7,18 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field, StringConstraints
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.api.deps import CurrentAdmin, CurrentAgent, RuntimeDep
 from server.auth import hash_password
 from server.bus import Message
 from server.connection import person_address
-from server.errors import Forbidden, NotFound
+from server.errors import Conflict, Forbidden, NotFound
 from server.events import staff_channel
 from server.protocol import error_frame
 from server.runtime import Runtime
-from server.store.models import Agent
+from server.store.models import Agent, Tenant
 from server.tenants import agent_public, create_agent
 
 router = APIRouter(prefix="/api/v1/agents", tags=["agents"])
@@ -98,7 +99,8 @@ async def update_agent(
     agent_id: str, body: AgentUpdate, agent: CurrentAgent, runtime: RuntimeDep
 ) -> dict[str, Any]:
     """Admins change anyone in their tenant; an agent may change their own name,
-    language and password."""
+    language and password. The tenant's last active admin cannot be demoted or
+    deactivated (409 `last_admin`); a deactivated agent's open connections end at once."""
     if agent_id != agent.id:
         agent.require_admin()
     if not agent.is_admin and (body.role is not None or body.active is not None):
@@ -107,6 +109,8 @@ async def update_agent(
         row = await session.get(Agent, agent_id)
         if row is None or row.tenant_id != agent.tenant_id:
             raise NotFound("no such agent", "agent_not_found")
+        if row.role == "admin" and row.active and (body.role == "agent" or body.active is False):
+            await _keep_an_admin(session, row)
         for key in ("name", "language", "role", "active"):
             value = getattr(body, key)
             if value is not None:
@@ -116,6 +120,25 @@ async def update_agent(
     if body.active is False:
         await end_agent_connections(runtime, row.tenant_id, row.id)
     return agent_public(row)
+
+
+async def _keep_an_admin(session: AsyncSession, leaving: Agent) -> None:
+    """Refuse to demote or deactivate the tenant's last active admin (nobody could then
+    manage it). The tenant's row is locked first, so two admins demoting each other at
+    once cannot both succeed."""
+    await session.execute(select(Tenant.id).where(Tenant.id == leaving.tenant_id).with_for_update())
+    others = await session.scalar(
+        select(func.count())
+        .select_from(Agent)
+        .where(
+            Agent.tenant_id == leaving.tenant_id,
+            Agent.role == "admin",
+            Agent.active.is_(True),
+            Agent.id != leaving.id,
+        )
+    )
+    if not others:
+        raise Conflict("the tenant needs at least one active admin", "last_admin")
 
 
 async def end_agent_connections(runtime: Runtime, tenant_id: str, agent_id: str) -> None:

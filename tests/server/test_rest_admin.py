@@ -142,6 +142,29 @@ async def test_admin_patches_agents(http: httpx.AsyncClient, tenant: TenantFixtu
     assert error_code(missing) == "agent_not_found"
 
 
+async def test_the_last_active_admin_cannot_be_demoted_or_deactivated(
+    http: httpx.AsyncClient, tenant: TenantFixture
+) -> None:
+    me = f"/api/v1/agents/{tenant.admin.id}"
+    for change in ({"role": "agent"}, {"active": False}, {"name": "Still me", "role": "agent"}):
+        refused = await http.patch(me, json=change, headers=tenant.admin.headers)
+        assert refused.status_code == 409, change
+        assert error_code(refused) == "last_admin"
+    view = await team(http, tenant.admin.headers)
+    assert view[tenant.admin.id]["role"] == "admin" and view[tenant.admin.id]["active"] is True
+    assert view[tenant.admin.id]["name"] != "Still me"  # refused as a whole
+
+    # With a second active admin, either may step down; then the other is the last one.
+    second = await tenant.add_agent("Second Admin", role="admin")
+    stepped = await http.patch(me, json={"role": "agent"}, headers=tenant.admin.headers)
+    assert stepped.status_code == 200, stepped.text
+    last = await http.patch(
+        f"/api/v1/agents/{second.id}", json={"active": False}, headers=second.headers
+    )
+    assert last.status_code == 409
+    assert error_code(last) == "last_admin"
+
+
 async def test_agent_patches_only_their_own_profile(
     http: httpx.AsyncClient, tenant: TenantFixture
 ) -> None:
