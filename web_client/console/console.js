@@ -7,6 +7,7 @@ import { CallUI } from '/static/lib/call-ui.js';
 import { AgentSession } from './api.js';
 import { ConversationView } from './conversation.js';
 import { Inbox, visitorName } from './inbox.js';
+import { CoveragePanel } from './coverage.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -65,6 +66,8 @@ class ConsoleApp {
       token: () => session.accessToken,
       refresh: () => session.refresh(),
     });
+    this.coverage = new CoveragePanel($('coverage-panel'), $('coverage-open'),
+      (path) => session.call(path));
     this.inbox = new Inbox($('inbox'), $('inbox-empty'), {
       session,
       onSelect: (id) => this.select(id),
@@ -169,6 +172,7 @@ class ConsoleApp {
   }
 
   stop() {
+    this.coverage.destroy();
     this.calls.hangup();
     this.calls.destroy();
     this.callUI.destroy();

@@ -1,27 +1,12 @@
 // Shifts & queue: who is on shift now, the queue oldest first, and a market's week of
-// coverage in half hours with its gaps. A self-contained drawer of the console that reads
-// GET /api/v1/queue, /api/v1/markets and /api/v1/coverage with the console's access
-// token, every 15 s while open. It never refreshes or clears the session itself: the
-// console owns it. Every name shown is set as text, never parsed as HTML.
+// coverage in half hours with its gaps. A drawer of the console (console.js makes it) that
+// reads GET /api/v1/queue, /api/v1/markets and /api/v1/coverage through the console's
+// session, every 15 s while open. Every name shown is set as text, never parsed as HTML.
 
 import { el } from '/static/lib/dom.js';
-import { requestJson } from '/static/lib/rest.js';
 
-const STORAGE_KEY = 'kefu:console:session';
 const REFRESH_MS = 15000;
 const DAY_MS = 86400000;
-
-const $ = (id) => document.getElementById(id);
-
-function token() {
-  try {
-    return JSON.parse(sessionStorage.getItem(STORAGE_KEY) || 'null')?.access_token || null;
-  } catch {
-    return null;
-  }
-}
-
-const call = (path) => requestJson(path, { token: token() });
 
 function minutes(seconds) {
   if (seconds < 60) return `${seconds} s`;
@@ -42,15 +27,23 @@ function thisMonday() {
   return monday.toISOString().slice(0, 10);
 }
 
-class CoveragePanel {
-  constructor(root, opener) {
+export class CoveragePanel {
+  /**
+   * @param {HTMLElement} root the drawer
+   * @param {HTMLElement} opener the button that opens and closes it
+   * @param {(path: string) => Promise<any>} call GET through the console's session
+   *   (which renews an expired access token)
+   */
+  constructor(root, opener, call) {
     this.root = root;
     this.opener = opener;
+    this.call = call;
     this.timer = null;
     this.market = null;
     this.week = thisMonday();
     this.build();
-    opener.addEventListener('click', () => (this.root.hidden ? this.open() : this.close()));
+    this.toggle = () => (this.root.hidden ? this.open() : this.close());
+    opener.addEventListener('click', this.toggle);
   }
 
   build() {
@@ -90,6 +83,12 @@ class CoveragePanel {
     this.timer = setInterval(() => this.refresh(false), REFRESH_MS);
   }
 
+  /** Signed out: closed, no timer, no listener left behind. */
+  destroy() {
+    this.close();
+    this.opener.removeEventListener('click', this.toggle);
+  }
+
   close() {
     this.root.hidden = true;
     this.opener.setAttribute('aria-expanded', 'false');
@@ -99,7 +98,7 @@ class CoveragePanel {
 
   async refresh(withMarkets) {
     try {
-      const view = await call('/api/v1/queue');
+      const view = await this.call('/api/v1/queue');
       this.showAgents(view);
       this.showQueue(view);
       const routing = view.routing.enabled ? 'Routing is on.' : 'Routing is off: assign by hand.';
@@ -146,7 +145,7 @@ class CoveragePanel {
   }
 
   async loadMarkets() {
-    const { markets } = await call('/api/v1/markets');
+    const { markets } = await this.call('/api/v1/markets');
     const current = this.marketSelect.value;
     this.marketSelect.replaceChildren(
       ...markets.map((m) => el('option', { value: m.code, text: `${m.code} (${m.tz})` })),
@@ -164,7 +163,7 @@ class CoveragePanel {
     const market = this.marketSelect.value;
     if (!market) return;
     try {
-      const week = await call(`/api/v1/coverage?market=${encodeURIComponent(market)}&week=${this.week}`);
+      const week = await this.call(`/api/v1/coverage?market=${encodeURIComponent(market)}&week=${this.week}`);
       this.showCoverage(week);
     } catch (exc) {
       this.table.replaceChildren(el('p', { text: `Could not load coverage (${exc.code || 'error'}).` }));
@@ -210,7 +209,3 @@ class CoveragePanel {
     );
   }
 }
-
-const root = $('coverage-panel');
-const opener = $('coverage-open');
-if (root && opener) new CoveragePanel(root, opener);
