@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth import Principal
@@ -107,11 +107,15 @@ async def inbox(
     assignee: str | None,
     limit: int,
     before: datetime | None = None,
+    before_id: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Conversations the reader may see, newest activity first, with unread counts.
+    """Conversations the reader may see, newest activity first (ties by id), with unread
+    counts.
 
-    `assignee`: "me", "unassigned", or an agent id; `before`: page by last activity.
-    Shoppers only ever see their own conversations.
+    `assignee`: "me", "unassigned", or an agent id. Paging is by the last item of the
+    previous page: `before` its `last_activity_at` and `before_id` its id, so that
+    conversations with the very same activity time are neither skipped nor repeated
+    (`before` alone pages strictly by time). Shoppers only ever see their own.
     """
     limit = max(1, min(limit, INBOX_MAX_LIMIT))
     query = select(Conversation).where(Conversation.tenant_id == reader.tenant_id)
@@ -133,7 +137,15 @@ async def inbox(
     if before is not None:
         if before.tzinfo is None:  # a cursor without a zone is UTC, like every time we send
             before = before.replace(tzinfo=UTC)
-        query = query.where(Conversation.last_activity_at < before)
+        if before_id is None:
+            query = query.where(Conversation.last_activity_at < before)
+        else:
+            query = query.where(
+                or_(
+                    Conversation.last_activity_at < before,
+                    and_(Conversation.last_activity_at == before, Conversation.id > before_id),
+                )
+            )
     query = query.order_by(Conversation.last_activity_at.desc(), Conversation.id).limit(limit)
     async with db.read() as session:
         conversations = list(await session.scalars(query))

@@ -42,11 +42,20 @@ async def list_conversations(
     runtime: RuntimeDep,
     status: Annotated[str | None, Query(description="open or closed")] = None,
     assignee: Annotated[str | None, Query(description="me, unassigned or an agent id")] = None,
-    before: Annotated[datetime | None, Query(description="last activity before this")] = None,
+    before: Annotated[
+        datetime | None, Query(description="the previous page's `next.before`")
+    ] = None,
+    before_id: Annotated[
+        str | None, Query(max_length=64, description="the previous page's `next.before_id`")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> dict[str, Any]:
-    items = await inbox(runtime.db, principal, status, assignee, limit, before)
-    return {"conversations": items}
+    """The inbox, newest activity first. `next` is the cursor of the following page
+    (null on the last one): pass its `before` and `before_id`."""
+    items = await inbox(runtime.db, principal, status, assignee, limit, before, before_id)
+    last = items[-1] if len(items) == limit else None
+    cursor = {"before": last["last_activity_at"], "before_id": last["id"]} if last else None
+    return {"conversations": items, "next": cursor}
 
 
 @router.get("/{conversation_id}")

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from sqlalchemy import update
 
+from server.runtime import Runtime
+from server.store.models import Conversation
 from tests.harness import RunningServer, Shopper, TenantFixture, WsClient
 
 
@@ -164,6 +168,38 @@ async def test_inbox_pages_by_last_activity(
     naive = page1[-1]["last_activity_at"].removesuffix("Z")
     page2_naive = await inbox(http, tenant.agent.headers, before=naive)
     assert ids(page2_naive) == newest_first[2:]
+
+
+async def test_inbox_cursor_neither_skips_nor_repeats_equal_activity_times(
+    server: RunningServer, http: httpx.AsyncClient, tenant: TenantFixture
+) -> None:
+    shoppers = [await tenant.shopper() for _ in range(5)]
+    for shopper in shoppers:
+        await say(server, shopper, "hello")
+    same = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+    cids = [s.conversation_id for s in shoppers]
+
+    async def same_time(runtime: Runtime) -> None:
+        async with runtime.db.write() as session:
+            await session.execute(
+                update(Conversation).where(Conversation.id.in_(cids)).values(last_activity_at=same)
+            )
+
+    await server.acall(same_time)
+    seen: list[str] = []
+    params: dict[str, str] = {"limit": "2"}
+    for _ in range(5):
+        response = await http.get(
+            "/api/v1/conversations", params=params, headers=tenant.agent.headers
+        )
+        assert response.status_code == 200, response.text
+        seen += ids(response.json()["conversations"])
+        cursor = response.json()["next"]
+        if cursor is None:
+            break
+        params = {"limit": "2", **cursor}
+    assert sorted(seen) == sorted(cids) and len(seen) == len(set(seen)) == 5
+    assert seen == sorted(cids)  # ties in id order
 
 
 async def test_history_pages_by_seq(
