@@ -14,6 +14,7 @@ import asyncio
 import itertools
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -107,17 +108,40 @@ async def two_nodes(cluster: Cluster, agents: int = 2) -> tuple[Tenant, KefuNode
     return tenant, node_a, node_b
 
 
+@dataclass
+class Pair:
+    """A shopper who lands on node A, in a conversation assigned to an agent on node B."""
+
+    tenant: Tenant
+    node_a: KefuNode
+    node_b: KefuNode
+    shopper: Shopper
+
+    @property
+    def cid(self) -> str:
+        return self.shopper.conversation_id
+
+    @property
+    def urls(self) -> list[str]:
+        return [self.node_a.ws_url, self.node_b.ws_url]
+
+
+async def shopper_on_a_agent_on_b(cluster: Cluster, agents: int = 2) -> Pair:
+    tenant, node_a, node_b = await two_nodes(cluster, agents=agents)
+    shopper = await cluster.shopper(tenant, node_a)
+    await assign(node_b, tenant, shopper.conversation_id)
+    return Pair(tenant, node_a, node_b, shopper)
+
+
 def no_live_call_frames(client: ResumingClient, call_id: str) -> bool:
     """Nothing live of the call (staff do follow its stored history, like every event)."""
     return not [f for f in client.ephemeral if f.get("call_id") == call_id and "seq" not in f]
 
 
 async def test_shopper_on_one_node_calls_the_agent_on_the_other(cluster: Cluster) -> None:
-    tenant, node_a, node_b = await two_nodes(cluster)
-    shopper = await cluster.shopper(tenant, node_a)
-    cid = shopper.conversation_id
-    await assign(node_b, tenant, cid)
-    urls = [node_a.ws_url, node_b.ws_url]
+    pair = await shopper_on_a_agent_on_b(cluster)
+    tenant, node_b, shopper = pair.tenant, pair.node_b, pair.shopper
+    cid, urls = pair.cid, pair.urls
     shop = ResumingClient("shopper", shopper.token, urls, [cid])
     desk = ResumingClient("agent", tenant.agents[0].token, urls, [cid])
     colleague = ResumingClient("colleague", tenant.agents[1].token, urls, [cid])
@@ -181,11 +205,9 @@ async def test_shopper_on_one_node_calls_the_agent_on_the_other(cluster: Cluster
 
 
 async def test_agent_on_one_node_calls_the_shopper_on_the_other(cluster: Cluster) -> None:
-    tenant, node_a, node_b = await two_nodes(cluster, agents=1)
-    shopper = await cluster.shopper(tenant, node_a)
-    cid = shopper.conversation_id
-    await assign(node_b, tenant, cid)
-    urls = [node_a.ws_url, node_b.ws_url]
+    pair = await shopper_on_a_agent_on_b(cluster, agents=1)
+    tenant, node_a, shopper = pair.tenant, pair.node_a, pair.shopper
+    cid, urls = pair.cid, pair.urls
     shop = ResumingClient("shopper", shopper.token, urls, [cid])
     desk = ResumingClient("agent", tenant.agents[0].token, urls, [cid])
     tab = ResumingClient("shopper-tab", shopper.token, urls, [cid])
@@ -286,11 +308,9 @@ async def test_busy_and_outsiders_across_nodes(cluster: Cluster) -> None:
 
 
 async def test_a_connection_lost_on_the_other_node_drops_the_call(cluster: Cluster) -> None:
-    tenant, node_a, node_b = await two_nodes(cluster, agents=1)
-    shopper = await cluster.shopper(tenant, node_a)
-    cid = shopper.conversation_id
-    await assign(node_b, tenant, cid)
-    urls = [node_a.ws_url, node_b.ws_url]
+    pair = await shopper_on_a_agent_on_b(cluster, agents=1)
+    tenant, node_a, shopper = pair.tenant, pair.node_a, pair.shopper
+    cid, urls = pair.cid, pair.urls
     shop = ResumingClient("shopper", shopper.token, urls, [cid])
     desk = ResumingClient("agent", tenant.agents[0].token, urls, [cid])
     again = ResumingClient("agent-again", tenant.agents[0].token, urls, [cid])
