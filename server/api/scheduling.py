@@ -420,9 +420,7 @@ def _instant(at: datetime | None, fallback: datetime) -> datetime:
 
 
 async def _tenant_policy(runtime: Runtime, tenant_id: str) -> RoutingPolicy:
-    async with runtime.db.read() as session:
-        settings = await session.scalar(select(Tenant.settings).where(Tenant.id == tenant_id))
-    return RoutingPolicy.from_settings(settings)
+    return await runtime.tenant_settings.derived(tenant_id, "routing", RoutingPolicy.from_settings)
 
 
 @router.get("/availability")
