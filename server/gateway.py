@@ -430,7 +430,8 @@ async def _serve(session: Session, hello: Hello) -> None:
                 with contextlib.suppress(Exception):
                     text = json.dumps(session.farewell, separators=(",", ":"))
                     await asyncio.wait_for(session.websocket.send_text(text), 2)
-            await _close(session.websocket, session.closing, _CLOSE_REASONS[session.closing])
+            reason = _CLOSE_REASONS.get(session.closing, "closing")
+            await _close(session.websocket, session.closing, reason)
 
 
 def _presence_hooks(runtime: Runtime, principal: Principal, online: bool) -> None:

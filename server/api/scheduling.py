@@ -17,6 +17,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.api.deps import CurrentAdmin, CurrentAgent, CurrentPrincipal, RuntimeDep
 from server.auth import Principal
@@ -304,13 +305,11 @@ async def list_markets(agent: CurrentAgent, runtime: RuntimeDep) -> dict[str, An
     return {"markets": [market_view(m) for _, m in sorted(markets.items())]}
 
 
-async def _market_row(runtime: Runtime, caller: Principal, code: str) -> MarketRow:
-    async with runtime.db.read() as session:
-        row = await session.scalar(
-            select(MarketRow).where(
-                MarketRow.tenant_id == caller.tenant_id, MarketRow.code == code.upper()
-            )
-        )
+async def _market_row(session: AsyncSession, tenant_id: str, code: str) -> MarketRow:
+    """The tenant's market `code` (any case), or 404 `market_not_found`."""
+    row = await session.scalar(
+        select(MarketRow).where(MarketRow.tenant_id == tenant_id, MarketRow.code == code.upper())
+    )
     if row is None:
         raise NotFound(f"no market {code.upper()!r}", "market_not_found")
     return row
@@ -318,7 +317,8 @@ async def _market_row(runtime: Runtime, caller: Principal, code: str) -> MarketR
 
 @router.get("/markets/{code}")
 async def get_market(code: str, agent: CurrentAgent, runtime: RuntimeDep) -> dict[str, Any]:
-    row = await _market_row(runtime, agent, code)
+    async with runtime.db.read() as session:
+        row = await _market_row(session, agent.tenant_id, code)
     return market_view(parse_market(row.definition))
 
 
@@ -351,13 +351,7 @@ async def replace_market(
         raise SchedulingError(f"the body's code {body.code!r} differs from the path's {code!r}")
     market = parse_market({**body.model_dump(exclude_none=True), "code": code.upper()})
     async with runtime.db.write() as session:
-        row = await session.scalar(
-            select(MarketRow).where(
-                MarketRow.tenant_id == admin.tenant_id, MarketRow.code == market.code
-            )
-        )
-        if row is None:
-            raise NotFound(f"no market {market.code!r}", "market_not_found")
+        row = await _market_row(session, admin.tenant_id, market.code)
         row.definition = market.to_dict()
     runtime.hooks.spawn(routing_service(request).drain(admin.tenant_id), "drain after market")
     return market_view(market)
@@ -366,14 +360,7 @@ async def replace_market(
 @router.delete("/markets/{code}", status_code=204)
 async def delete_market(code: str, admin: CurrentAdmin, runtime: RuntimeDep) -> Response:
     async with runtime.db.write() as session:
-        row = await session.scalar(
-            select(MarketRow).where(
-                MarketRow.tenant_id == admin.tenant_id, MarketRow.code == code.upper()
-            )
-        )
-        if row is None:
-            raise NotFound(f"no market {code.upper()!r}", "market_not_found")
-        await session.delete(row)
+        await session.delete(await _market_row(session, admin.tenant_id, code))
     return Response(status_code=204)
 
 
@@ -419,10 +406,6 @@ def _instant(at: datetime | None, fallback: datetime) -> datetime:
     return as_utc(at if at.tzinfo is not None else at.replace(tzinfo=UTC))
 
 
-async def _tenant_policy(runtime: Runtime, tenant_id: str) -> RoutingPolicy:
-    return await runtime.tenant_settings.derived(tenant_id, "routing", RoutingPolicy.from_settings)
-
-
 @router.get("/availability")
 async def get_availability(
     request: Request,
@@ -451,7 +434,8 @@ async def get_availability(
     if found is None:
         raise NotFound(f"no market {market.upper()!r}", "market_not_found")
     if fallback is None:
-        fallback = (await _tenant_policy(runtime, principal.tenant_id)).fallback_to_language
+        policy = await routing_service(request).policy(principal.tenant_id)
+        fallback = policy.fallback_to_language
     instant = _instant(at, routing_service(request).now())
     report = availability(
         list(profiles.values()),
@@ -511,8 +495,8 @@ async def get_queue(request: Request, agent: CurrentAgent) -> dict[str, Any]:
 
 
 @router.get("/routing")
-async def get_routing(agent: CurrentAgent, runtime: RuntimeDep) -> dict[str, Any]:
-    return (await _tenant_policy(runtime, agent.tenant_id)).to_dict()
+async def get_routing(request: Request, agent: CurrentAgent) -> dict[str, Any]:
+    return (await routing_service(request).policy(agent.tenant_id)).to_dict()
 
 
 @router.put("/routing")
